@@ -1,0 +1,31 @@
+"""textrobust: how robust is a classifier to random perturbations of its inputs?
+
+Public API::
+
+    import textrobust
+    report = textrobust.evaluate("path/to/model", dataset="sst2", perturbations=["delete:p=0.1"])
+    print(report.to_json())
+
+Heavy imports (torch, transformers, datasets) happen on first use, not on ``import textrobust``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["evaluate", "EvalReport", "UserError", "__version__"]
+
+from textrobust.errors import UserError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from textrobust.evaluation import evaluate
+
+        return evaluate
+    if name == "EvalReport":
+        from textrobust.core.report import EvalReport
+
+        return EvalReport
+    raise AttributeError(f"module 'textrobust' has no attribute {name!r}")

@@ -1,0 +1,207 @@
+"""The batching engine: every model call of every entry point goes through :class:`Engine`.
+
+The engine runs *jobs*. A job owns one example and decides which inputs it needs classified
+next (random draws of a perturbation, or given inputs); the engine, round after round:
+
+1. admits new jobs while there is room (continuous batching: a job retires as soon as it is
+   done and a new example takes its place, so there is no per-example loop and no padding of
+   the schedule to the slowest example);
+2. asks each active job for its next queries, spreading a round budget over the jobs;
+3. materialises draws, batched per perturbation (``Perturbation.apply``);
+4. looks each input up in a per-example cache and collapses duplicates, so identical
+   inputs of an example reach the model once;
+5. sorts what is left by size and cuts it into batches of ``batch_size``, so each batch is
+   padded only to its own longest item;
+6. hands the predictions back to the jobs, and reports finished jobs through ``on_done``.
+
+Results never depend on the round budget or the batch size: a job's draws are seeded by
+their index, not by when they are run (see :mod:`textrobust.core.random`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol, Sequence
+
+import numpy as np
+
+from textrobust.core.perturbation import Perturbation
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """Query: classify ``perturbation`` applied to the job's source input, from stream ``key``."""
+
+    perturbation: Perturbation
+    key: int
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """Query: classify ``value`` as it is (the clean input, an enumerated deletion, ...)."""
+
+    value: Any
+
+
+Query = Draw | Given
+
+
+class Job(Protocol):
+    """One example's work. The engine calls ``queries`` then ``receive`` until ``done``."""
+
+    source: Any  # the clean input that Draw queries perturb
+
+    @property
+    def done(self) -> bool: ...
+
+    def queries(self, budget: int) -> Sequence[Query]:
+        """The inputs to classify this round; ``budget`` is a hint of how many would fit."""
+
+    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
+        """The materialised inputs of the last ``queries`` and their predicted labels."""
+
+
+class Classifier(Protocol):
+    """Anything that maps a batch of inputs to predicted labels (one int per input)."""
+
+    def __call__(self, inputs: Sequence[Any]) -> Sequence[int] | np.ndarray: ...
+
+
+@dataclass
+class EngineStats:
+    """What the engine did: model calls are inputs actually sent to the model."""
+
+    queries: int = 0
+    model_calls: int = 0
+    batches: int = 0
+    rounds: int = 0
+
+    @property
+    def cache_hits(self) -> int:
+        return self.queries - self.model_calls
+
+
+@dataclass
+class Engine:
+    """Runs jobs with batched, sorted, deduplicated model calls.
+
+    ``classify`` maps a list of inputs to labels. ``size`` (optional) orders inputs so that
+    batches hold items of similar size; ``key`` (optional) gives a hashable identity used to
+    classify identical inputs once per example (``None`` disables deduplication).
+    ``round_size`` is the number of queries gathered per round (default ``8 * batch_size``,
+    at least 256); larger rounds sort better, smaller ones retire jobs sooner.
+    """
+
+    classify: Classifier
+    batch_size: int = 64
+    size: Callable[[Any], int] | None = None
+    key: Callable[[Any], Hashable] | None = None
+    round_size: int | None = None
+    stats: EngineStats = field(default_factory=EngineStats)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if self.round_size is None:
+            self.round_size = max(8 * self.batch_size, 256)
+
+    def run(self, jobs: Iterable[Job], on_done: Callable[[Job], None] | None = None) -> None:
+        """Run every job to completion; ``on_done(job)`` is called as each one finishes."""
+        pending: Iterator[Job] = iter(jobs)
+        active: list[Job] = []
+        caches: dict[int, dict[Hashable, int]] = {}
+        exhausted = False
+        while True:
+            while not exhausted and len(active) < self.round_size:
+                job = next(pending, None)
+                if job is None:
+                    exhausted = True
+                elif job.done:
+                    self._retire(job, on_done)
+                else:
+                    active.append(job)
+                    caches[id(job)] = {}
+            if not active:
+                return
+            budget = max(1, math.ceil(self.round_size / len(active)))
+            self._round(active, budget, caches)
+            still = []
+            for job in active:
+                if job.done:
+                    del caches[id(job)]
+                    self._retire(job, on_done)
+                else:
+                    still.append(job)
+            active = still
+
+    @staticmethod
+    def _retire(job: Job, on_done: Callable[[Job], None] | None) -> None:
+        if on_done is not None:
+            on_done(job)
+
+    def _round(self, active: list[Job], budget: int, caches: dict[int, dict[Hashable, int]]) -> None:
+        self.stats.rounds += 1
+        asked = [(job, list(job.queries(budget))) for job in active]
+        inputs = self._materialise(asked)
+        keys = [self.key(x) for x in inputs] if self.key is not None else None
+        predictions: list[int | None] = [None] * len(inputs)
+        to_run: list[int] = []  # positions whose input goes to the model
+        waiting: list[tuple[int, int]] = []  # (position, position it copies)
+        pos = 0
+        for job, queries in asked:
+            cache = caches[id(job)]
+            first_seen: dict[Hashable, int] = {}
+            for _ in queries:
+                if keys is None:
+                    to_run.append(pos)
+                else:
+                    k = keys[pos]
+                    if k in cache:
+                        predictions[pos] = cache[k]
+                    elif k in first_seen:
+                        waiting.append((pos, first_seen[k]))
+                    else:
+                        first_seen[k] = pos
+                        to_run.append(pos)
+                pos += 1
+        self.stats.queries += len(inputs)
+        self.stats.model_calls += len(to_run)
+        if self.size is not None:
+            to_run.sort(key=lambda i: self.size(inputs[i]), reverse=True)
+        for start in range(0, len(to_run), self.batch_size):
+            chunk = to_run[start : start + self.batch_size]
+            labels = self.classify([inputs[i] for i in chunk])
+            self.stats.batches += 1
+            for i, label in zip(chunk, labels):
+                predictions[i] = int(label)
+        for i, source in waiting:
+            predictions[i] = predictions[source]
+        pos = 0
+        for job, queries in asked:
+            n = len(queries)
+            preds = predictions[pos : pos + n]
+            if keys is not None:
+                caches[id(job)].update(zip(keys[pos : pos + n], preds))
+            job.receive(inputs[pos : pos + n], preds)
+            pos += n
+
+    @staticmethod
+    def _materialise(asked: list[tuple[Job, list[Query]]]) -> list[Any]:
+        """The input of every query, in order; draws are applied in one batch per perturbation."""
+        flat: list[Any] = []
+        groups: dict[int, tuple[Perturbation, list[int], list[Any], list[int]]] = {}
+        for job, queries in asked:
+            for q in queries:
+                if isinstance(q, Given):
+                    flat.append(q.value)
+                else:
+                    group = groups.setdefault(id(q.perturbation), (q.perturbation, [], [], []))
+                    group[1].append(len(flat))
+                    group[2].append(job.source)
+                    group[3].append(q.key)
+                    flat.append(None)
+        for perturbation, positions, sources, keys in groups.values():
+            for i, x in zip(positions, perturbation.apply(sources, keys)):
+                flat[i] = x
+        return flat

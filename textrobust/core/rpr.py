@@ -1,0 +1,117 @@
+"""Randomized Perturbation Robustness (Ilie, Popescu & Stefanescu, 2020) of one example.
+
+For a labelled input ``(x, y)`` and a perturbation ``R``, draws ``1..max_steps`` are
+independent perturbations ``R(x)`` of the ORIGINAL input. The outcome is ``first_flip``:
+
+* ``0`` when the clean input ``x`` is already misclassified;
+* ``k`` (1-based) for the first draw the model does not classify as ``y``;
+* ``None`` when every draw is classified as ``y``: the example is *robust*.
+
+:class:`RPRJob` computes it for several perturbations of one example at once, as an engine
+job: it asks for the clean input and draw 1 of every perturbation first (draw 1 also gives
+the perturbed accuracy), then, while the clean prediction is right, further draws in order,
+and stops a perturbation at its first flip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Sequence
+
+from textrobust.core.engine import Draw, Given, Query
+from textrobust.core.perturbation import Perturbation
+from textrobust.core.random import draw_key, stream_prefix
+
+
+@dataclass
+class RPRJob:
+    """The RPR search of one example under several perturbations (an engine job)."""
+
+    example_id: Hashable
+    source: Any
+    label: int
+    perturbations: Sequence[Perturbation]
+    max_steps: int
+    seed: int
+    clean_prediction: int | None = None
+    first_flip: list[int | None] = field(init=False)
+    flipped_input: list[Any] = field(init=False)
+    draw1_prediction: list[int | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        n = len(self.perturbations)
+        self.first_flip = [None] * n
+        self.flipped_input = [None] * n
+        self.draw1_prediction = [None] * n
+        self._finished = [False] * n
+        self._next = [1] * n  # next draw index to ask for, per perturbation
+        self._prefix = [stream_prefix(self.seed, self.example_id, p.spec.canonical) for p in self.perturbations]
+        self._asked: list[tuple[int, int]] = []  # (perturbation index or -1 for clean, draw index)
+
+    @property
+    def done(self) -> bool:
+        return all(self._finished)
+
+    def queries(self, budget: int) -> list[Query]:
+        asked: list[tuple[int, int]] = []
+        out: list[Query] = []
+        if self.clean_prediction is None:
+            asked.append((-1, 0))
+            out.append(Given(self.source))
+        open_ = [j for j, f in enumerate(self._finished) if not f]
+        clean_right = self.clean_prediction == self.label
+        per = max(1, math.ceil(budget / max(1, len(open_)))) if clean_right else 1
+        for j in open_:
+            start = self._next[j]
+            if not clean_right and start > 1:
+                continue  # only draw 1 is needed until the clean prediction is known right
+            stop = min(self.max_steps, start + per - 1)
+            for k in range(start, stop + 1):
+                asked.append((j, k))
+                out.append(Draw(self.perturbations[j], draw_key(self._prefix[j], k)))
+        self._asked = asked
+        return out
+
+    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
+        pairs = list(zip(self._asked, inputs, predictions))
+        for (j, _), _, pred in pairs:
+            if j == -1:
+                self.clean_prediction = int(pred)
+        for (j, k), x, pred in pairs:
+            if j == -1 or self._finished[j]:
+                continue
+            if k == 1:
+                self.draw1_prediction[j] = int(pred)
+            if self.clean_prediction != self.label:
+                if self.draw1_prediction[j] is not None:
+                    self.first_flip[j] = 0
+                    self._finished[j] = True
+                continue
+            if pred != self.label:
+                # draws of one perturbation arrive in increasing k: the first is the first flip
+                self.first_flip[j] = k
+                self.flipped_input[j] = x
+                self._finished[j] = True
+            else:
+                self._next[j] = k + 1
+                if k >= self.max_steps:
+                    self._finished[j] = True
+        self._asked = []
+
+    def record(self, encode: Callable[[Any], Any] = lambda x: x, flipped_field: str = "flipped_text") -> dict:
+        """The JSON-ready outcome. ``encode`` turns a flipped input into something JSON holds;
+        it is stored under ``flipped_field``."""
+        specs = [p.spec.canonical for p in self.perturbations]
+        return {
+            "index": self.example_id,
+            "label": self.label,
+            "clean_prediction": self.clean_prediction,
+            "first_flip": dict(zip(specs, self.first_flip)),
+            flipped_field: {
+                s: (None if x is None else encode(x)) for s, x in zip(specs, self.flipped_input)
+            },
+            "draw1_prediction": dict(zip(specs, self.draw1_prediction)),
+        }

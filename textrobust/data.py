@@ -1,0 +1,145 @@
+"""Loading a labelled split from the Hub, a local directory or a data file, for any modality.
+
+``name`` may be an alias (``sst2``, ``ag_news``, ``imdb``, ``mnist``, ``cifar10``), a Hub id,
+a directory (``load_dataset`` data files, or ``save_to_disk`` output) or one csv/tsv/json/
+jsonl/parquet file. Rows are then chosen with :func:`select_rows`, which keeps each row's
+original index: the id that seeds its perturbations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from textrobust.errors import UserError
+from textrobust.hub import DATASET_ALIASES, looks_like_path, unreachable
+
+_FILE_BUILDERS = {".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}), ".json": ("json", {}), ".jsonl": ("json", {}), ".parquet": ("parquet", {})}
+DEFAULT_SPLITS = ("validation", "test")
+
+
+@dataclass
+class Split:
+    """One split of a dataset, with where it came from."""
+
+    dataset: Any  # datasets.Dataset
+    name: str  # what the user asked for, for reports
+    split: str
+    alias: str | None  # the dataset alias, when one was used (selects model aliases)
+
+
+def _quiet_datasets() -> None:
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.utils.logging.set_verbosity_error()
+
+
+def _load_local(path: Path) -> Any:
+    import datasets
+
+    if path.is_file():
+        builder = _FILE_BUILDERS.get(path.suffix.lower())
+        if builder is None:
+            raise UserError(f"unsupported data file {str(path)!r}; use one of {', '.join(_FILE_BUILDERS)}")
+        kind, kwargs = builder
+        return datasets.load_dataset(kind, data_files={"train": str(path)}, **kwargs)
+    if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
+        loaded = datasets.load_from_disk(str(path))
+        return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict({"train": loaded})
+    return datasets.load_dataset(str(path.resolve()))
+
+
+def load_split(name: str, config: str | None = None, split: str | None = None) -> Split:
+    """The requested split (default: validation, else test, else the only split)."""
+    import datasets
+
+    _quiet_datasets()
+    alias = name if name in DATASET_ALIASES else None
+    local = Path(os.path.expanduser(name))
+    try:
+        if local.exists():
+            loaded = _load_local(local)
+        elif looks_like_path(name):
+            raise UserError(f"dataset path not found: {name!r}")
+        else:
+            hub_id, hub_config = DATASET_ALIASES.get(name, (name, None))
+            try:
+                loaded = datasets.load_dataset(hub_id, config or hub_config)
+            except Exception as e:  # noqa: BLE001 - the Hub's errors vary by version
+                if isinstance(e, ValueError) and "config" in str(e).lower() and "offline" not in str(e).lower():
+                    raise UserError(f"dataset {hub_id!r}: {str(e).splitlines()[0]}") from None
+                raise UserError(unreachable("dataset", hub_id, "pass a local directory or data file with --dataset")) from None
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - malformed local data
+        raise UserError(f"cannot read dataset {name!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if not isinstance(loaded, datasets.DatasetDict):
+        loaded = datasets.DatasetDict({split or "train": loaded})
+    available = list(loaded.keys())
+    if split is None:
+        split = next((s for s in DEFAULT_SPLITS if s in loaded), available[0] if len(available) == 1 else None)
+        if split is None:
+            raise UserError(f"dataset {name!r} has no validation or test split; choose one with --split: {', '.join(available)}")
+    elif split not in loaded:
+        raise UserError(f"dataset {name!r} has no split {split!r}; available: {', '.join(available)}")
+    return Split(loaded[split], name, split, alias)
+
+
+def pick_column(dataset: Any, given: str | None, candidates: Sequence[str], what: str, option: str) -> str:
+    """The column to read ``what`` from: ``given``, else the first present candidate."""
+    columns = list(dataset.column_names)
+    if given is not None:
+        if given not in columns:
+            raise UserError(f"no {what} column {given!r}; columns are: {', '.join(columns)}")
+        return given
+    for c in candidates:
+        if c in columns:
+            return c
+    raise UserError(f"cannot tell which column holds the {what}; name it with {option} (columns: {', '.join(columns)})")
+
+
+def select_rows(n_rows: int, *, limit: int | None = None, shuffle: bool = False, seed: int = 0) -> list[int]:
+    """Original row indices to evaluate: all, or the first ``limit`` after an optional seeded shuffle."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    if n_rows == 0:
+        raise UserError("the dataset split is empty")
+    order = np.random.default_rng(seed).permutation(n_rows) if shuffle else np.arange(n_rows)
+    return [int(i) for i in order[: limit if limit is not None else n_rows]]
+
+
+@dataclass
+class Labels:
+    """Integer label ids of the chosen rows and, where the data has them, label names."""
+
+    ids: list[int]
+    names: list[str] | None
+    from_strings: bool = False  # names were read from a string column, in sorted order
+
+
+def read_labels(dataset: Any, column: str) -> Labels:
+    """Label ids from a ClassLabel, integer or string column (strings become sorted names)."""
+    import datasets
+
+    feature = dataset.features[column]
+    values = dataset[column]
+    if isinstance(feature, datasets.ClassLabel):
+        names = list(feature.names)
+    elif all(isinstance(v, str) for v in values):
+        names = sorted(set(values))
+        index = {n: i for i, n in enumerate(names)}
+        return Labels([index[v] for v in values], names, from_strings=True)
+    else:
+        names = None
+    try:
+        ids = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise UserError(f"label column {column!r} must hold class ids or names") from None
+    if any(v < 0 for v in ids):
+        raise UserError(f"label column {column!r} has negative labels (an unlabelled split?); choose a labelled --split")
+    return Labels(ids, names)

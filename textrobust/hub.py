@@ -1,0 +1,39 @@
+"""Hub names: aliases for models and datasets, and one-line errors when the Hub is out of reach."""
+
+from __future__ import annotations
+
+import os
+
+DATASET_ALIASES: dict[str, tuple[str, str | None]] = {
+    "sst2": ("nyu-mll/glue", "sst2"),
+    "ag_news": ("fancyzhx/ag_news", None),
+    "imdb": ("stanfordnlp/imdb", None),
+    "mnist": ("ylecun/mnist", None),
+    "cifar10": ("uoft-cs/cifar10", None),
+}
+
+# (model alias, dataset alias) -> Hub id of a model fine-tuned on that dataset
+MODEL_ALIASES: dict[tuple[str, str], str] = {
+    ("bert-base", "sst2"): "textattack/bert-base-uncased-SST-2",
+    ("bert-base", "ag_news"): "textattack/bert-base-uncased-ag-news",
+    ("bert-base", "imdb"): "textattack/bert-base-uncased-imdb",
+}
+
+
+def offline() -> bool:
+    """Whether the Hugging Face Hub is switched off for this process."""
+    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"} for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def unreachable(what: str, name: str, hint: str) -> str:
+    """A one-line reason why ``name`` could not be loaded from the Hub."""
+    why = "offline (HF_HUB_OFFLINE=1) and not in the local cache" if offline() else "not found locally and not loadable from the Hub"
+    return f"cannot load {what} {name!r}: {why}; {hint}"
+
+
+DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` is meant as a filesystem path rather than a Hub id."""
+    return name.startswith((".", "/", "~")) or name.endswith(DATA_EXTENSIONS) or os.path.exists(name)

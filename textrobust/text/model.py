@@ -1,0 +1,212 @@
+"""A Hugging Face sequence classifier as an engine classifier: texts in, dataset labels out.
+
+Batches are tokenized together and padded to their own longest text, truncated to the
+model's maximum length, and run under ``torch.inference_mode``; predictions are mapped from
+the model's label ids to the dataset's (see :func:`label_mapping`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from textrobust.errors import UserError
+from textrobust.hub import MODEL_ALIASES, looks_like_path, unreachable
+
+_DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
+DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
+
+
+def resolve_device(device: str | None = None) -> "Any":
+    """``torch.device``: the one asked for, else cuda > mps > cpu."""
+    import torch
+
+    if device in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UserError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {device!r} asked for, but CUDA is not available here")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError(f"device {device!r} asked for, but MPS is not available here")
+    return dev
+
+
+def resolve_dtype(dtype: str | None, device: Any) -> Any:
+    """``torch.dtype`` for ``--dtype`` (fp32 default; bf16/fp16 are for GPUs)."""
+    import torch
+
+    if dtype in (None, ""):
+        return torch.float32
+    name = DTYPES.get(str(dtype).lower())
+    if name is None:
+        raise UserError(f"unknown dtype {dtype!r}; use fp32, bf16 or fp16")
+    if name != "float32" and device.type == "cpu":
+        raise UserError(f"--dtype {dtype} needs a GPU; on the CPU use fp32")
+    return getattr(torch, name)
+
+
+def is_default_label_names(names: Sequence[str]) -> bool:
+    """Whether ``names`` are the placeholder names ``LABEL_0..n`` that carry no meaning."""
+    return all(_DEFAULT_LABEL.match(str(n)) for n in names)
+
+
+def label_mapping(model_names: Sequence[str], dataset_names: Sequence[str] | None, dataset_labels: Sequence[int] = ()) -> np.ndarray:
+    """For each model label id, the dataset label id it means.
+
+    By name (case-insensitive) when both sides have real names; by index when either has
+    none. A different label count, or a name one side lacks, is a :class:`UserError`.
+    """
+    n_model = len(model_names)
+    if dataset_names is not None and len(dataset_names) != n_model:
+        raise UserError(
+            f"label mismatch: the model has {n_model} labels ({', '.join(map(str, model_names))}) "
+            f"but the dataset has {len(dataset_names)} ({', '.join(map(str, dataset_names))})"
+        )
+    present = sorted(set(int(x) for x in dataset_labels))
+    if present and (present[0] < 0 or present[-1] >= n_model):
+        raise UserError(
+            f"label mismatch: the dataset has label ids {present[:10]} but the model has {n_model} labels (0..{n_model - 1})"
+        )
+    if dataset_names is None or is_default_label_names(model_names) or is_default_label_names(dataset_names):
+        return np.arange(n_model)
+    by_name = {str(n).lower(): i for i, n in enumerate(dataset_names)}
+    missing = [n for n in model_names if str(n).lower() not in by_name]
+    if missing:
+        raise UserError(
+            f"label mismatch: model labels {list(model_names)} do not match dataset labels {list(dataset_names)}"
+        )
+    return np.array([by_name[str(n).lower()] for n in model_names])
+
+
+def resolve_model_name(model: str, dataset: str | None) -> str:
+    """A Hub id or path for ``model``, expanding aliases such as ``bert-base`` (+ dataset)."""
+    aliases = {a for a, _ in MODEL_ALIASES}
+    if model in aliases and not os.path.exists(model):
+        hit = MODEL_ALIASES.get((model, dataset or ""))
+        if hit is None:
+            known = ", ".join(d for a, d in MODEL_ALIASES if a == model)
+            raise UserError(
+                f"model alias {model!r} is defined for datasets {known}; for {dataset!r} pass a Hub id or a model directory"
+            )
+        return hit
+    return model
+
+
+@dataclass
+class TextClassifier:
+    """Callable engine classifier around a ``PreTrainedModel`` and its tokenizer."""
+
+    model: Any
+    tokenizer: Any
+    device: Any
+    max_length: int
+    label_map: np.ndarray  # model label id -> dataset label id
+    name: str = ""
+
+    @property
+    def label_names(self) -> list[str]:
+        config = self.model.config
+        return [str(config.id2label[i]) for i in range(config.num_labels)]
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """Dataset label ids predicted for ``texts`` (one forward pass, padded to the longest)."""
+        import torch
+
+        encoded = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        encoded = {k: v.to(self.device) for k, v in encoded.items()}
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                logits = self.model(**encoded).logits
+        finally:
+            self.model.train(was_training)
+        return self.label_map[logits.argmax(dim=-1).cpu().numpy()]
+
+    @staticmethod
+    def size(text: str) -> int:
+        """Sort key for batching: texts of similar length share a batch."""
+        return len(text)
+
+
+def load_model(name: str, device: Any, dtype: Any) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` from a local directory or a Hub id, ready for inference."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
+        raise UserError(f"model path not found: {name!r}")
+    path = os.path.expanduser(name)
+    if os.path.exists(path) and not os.path.isfile(os.path.join(path, "config.json")):
+        raise UserError(f"{name!r} is not a Hugging Face model directory (no config.json)")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
+    except OSError as e:
+        if os.path.exists(path):
+            raise UserError(f"cannot load model from {name!r}: {str(e).splitlines()[0]}") from None
+        raise UserError(unreachable("model", name, "pass a local model directory with --model")) from None
+    except ValueError as e:
+        raise UserError(f"{name!r} is not a sequence classifier: {str(e).splitlines()[0]}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    model.to(device).eval()
+    return model, tokenizer
+
+
+def model_max_length(model: Any, tokenizer: Any) -> int:
+    """The longest input the model takes, in tokens."""
+    limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
+    return min(limits) if limits else 512
+
+
+def text_classifier(
+    model: Any,
+    tokenizer: Any = None,
+    *,
+    dataset_label_names: Sequence[str] | None = None,
+    dataset_labels: Sequence[int] = (),
+    device: str | None = None,
+    dtype: str | None = None,
+    dataset_alias: str | None = None,
+) -> TextClassifier:
+    """A :class:`TextClassifier` from a model object or name, checked against the dataset's labels."""
+    if isinstance(model, (str, os.PathLike)):
+        dev = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, dev)
+        name = resolve_model_name(str(model), dataset_alias)
+        loaded, loaded_tokenizer = load_model(name, dev, torch_dtype)
+        tokenizer = tokenizer or loaded_tokenizer
+        model = loaded
+    else:
+        name = getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+        if tokenizer is None:
+            raise UserError("a tokenizer is needed with a model object")
+        # a model object stays where it is unless a device or dtype is asked for
+        dev = resolve_device(device) if device else next(model.parameters()).device
+        if device:
+            model.to(dev)
+        if dtype is not None:
+            model.to(resolve_dtype(dtype, dev))
+    config = model.config
+    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+    mapping = label_mapping(names, dataset_label_names, dataset_labels)
+    return TextClassifier(model, tokenizer, dev, model_max_length(model, tokenizer), mapping, str(name))

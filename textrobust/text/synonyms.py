@@ -1,0 +1,98 @@
+"""Where synonyms come from: a JSON file ``{lemma: [synonym, ...]}``, or NLTK's WordNet.
+
+Resolution order: an explicit path, then ``$TEXTROBUST_SYNONYMS``, then NLTK's WordNet when
+``nltk`` and its ``wordnet`` corpus are installed (nothing is ever downloaded).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from textrobust.errors import UserError
+
+ENV_VAR = "TEXTROBUST_SYNONYMS"
+MISSING_HELP = (
+    "no synonym source: pass --synonyms PATH (a JSON file {lemma: [synonyms]}), "
+    f"set {ENV_VAR}, or install nltk and its wordnet corpus (python -m nltk.downloader wordnet)"
+)
+
+# Function words never count as having synonyms (after the EDA recipe, Wei & Zou 2019):
+# WordNet gives "a" -> "adenine" and "it" -> "information technology".
+STOPWORDS = frozenset(
+    """i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves what which who whom this
+    that these those am is are was were be been being have has had having do does did doing a an
+    the and but if or because as until while of at by for with about against between into through
+    during before after above below to from up down in out on off over under again further then
+    once here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very s t can will just don should now 's 't n't 're 've 'd 'll 'm""".split()
+)
+
+
+class Synonyms:
+    """Synonyms of a lowercase word, excluding the word itself and stop words."""
+
+    def __init__(self, lookup: Callable[[str], Sequence[str]], source: str) -> None:
+        self._lookup = lookup
+        self.source = source
+
+    @functools.lru_cache(maxsize=200_000)
+    def __call__(self, word: str) -> tuple[str, ...]:
+        key = word.lower()
+        if key in STOPWORDS:
+            return ()
+        return tuple(s for s in self._lookup(key) if s.lower() != key)
+
+
+def from_mapping(mapping: Mapping[str, Sequence[str]], source: str = "mapping") -> Synonyms:
+    """Synonyms from an in-memory ``{lemma: [synonyms]}`` mapping."""
+    table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in mapping.items()}
+    return Synonyms(lambda w: table.get(w, ()), source)
+
+
+def from_file(path: str | os.PathLike) -> Synonyms:
+    """Synonyms from a JSON file ``{lemma: [synonyms]}``."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"synonyms file not found: {str(p)!r}")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"synonyms file {str(p)!r} is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in list(data.values())[:1000]):
+        raise UserError(f"synonyms file {str(p)!r} must hold a JSON object {{lemma: [synonyms]}}")
+    return from_mapping(data, source=str(p))
+
+
+def from_nltk() -> Synonyms | None:
+    """WordNet synonyms through NLTK, or ``None`` when nltk or its corpus is missing."""
+    try:
+        import nltk
+        from nltk.corpus import wordnet
+    except ImportError:
+        return None
+    try:
+        nltk.data.find("corpora/wordnet")
+    except LookupError:
+        try:
+            nltk.data.find("corpora/wordnet.zip")
+        except LookupError:
+            return None
+
+    def lookup(word: str) -> list[str]:
+        names = {l.name().replace("_", " ") for s in wordnet.synsets(word) for l in s.lemmas()}
+        return sorted(names)
+
+    return Synonyms(lookup, "nltk:wordnet")
+
+
+def resolve(path: str | os.PathLike | None = None) -> Synonyms | None:
+    """The synonym source to use (see module docstring), or ``None`` when there is none."""
+    chosen = path or os.environ.get(ENV_VAR)
+    if chosen:
+        return from_file(chosen)
+    return from_nltk()
