@@ -19,8 +19,7 @@ from textrobust.core.runner import run_examples
 from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
 from textrobust.text import synonyms as synonym_sources
-from textrobust.text.data import load_text_examples
-from textrobust.text.model import is_default_label_names, text_classifier
+from textrobust.text.task import load_text_task
 
 DEFAULT_PERTURBATIONS = ("delete:p=0.1", "synonym:p=0.1", "typo:p=0.05")
 
@@ -101,25 +100,16 @@ def evaluate(
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     group = process_group()
-    data = load_text_examples(
-        dataset, config=config, split=split, text_column=text_column, label_column=label_column,
-        limit=limit, shuffle=shuffle, seed=seed,
-    )  # fmt: skip
     resources: dict[str, Any] = {}
     if synonyms is not None and not isinstance(synonyms, (str, Path)):
         resources["synonyms"] = synonyms
     chosen = build_perturbations(
         perturbations, "text", resources, {"synonyms": lambda: synonym_sources.resolve(synonyms)}
     )
-    classifier = text_classifier(
-        model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels,
-        device=device or (str(group.device) if group.distributed else None), dtype=dtype, dataset_alias=data.alias,
+    data, classifier = load_text_task(
+        model, tokenizer, dataset, group=group, config=config, split=split, text_column=text_column,
+        label_column=label_column, limit=limit, shuffle=shuffle, seed=seed, device=device, dtype=dtype,
     )  # fmt: skip
-    if data.labels_from_strings and is_default_label_names(classifier.label_names):
-        raise UserError(
-            f"the label column holds names ({', '.join(data.label_names or [])}) but the model's labels are unnamed "
-            "(LABEL_0, ...): use integer labels or a model with id2label names"
-        )
     specs = [p.spec.canonical for p in chosen]
     settings = {
         "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,

@@ -20,8 +20,7 @@ from textrobust.core.progress import progress_bar
 from textrobust.core.runner import run_examples
 from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
-from textrobust.text.data import load_text_examples
-from textrobust.text.model import is_default_label_names, text_classifier
+from textrobust.text.task import load_text_task
 
 LEVELS = ("word", "token")
 PROCEDURES = {"fast": CertifyJob, "cert-ed": CertEdJob}
@@ -96,19 +95,10 @@ def certify(
     started = time.perf_counter()
     check_options(p_del, alpha, n0, n, batch_size, level, procedure, max_enumerate)
     group = process_group()
-    data = load_text_examples(
-        dataset, config=config, split=split, text_column=text_column, label_column=label_column,
-        limit=limit, shuffle=shuffle, seed=seed,
+    data, classifier = load_text_task(
+        model, tokenizer, dataset, group=group, config=config, split=split, text_column=text_column,
+        label_column=label_column, limit=limit, shuffle=shuffle, seed=seed, device=device, dtype=dtype,
     )  # fmt: skip
-    classifier = text_classifier(
-        model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels,
-        device=device or (str(group.device) if group.distributed else None), dtype=dtype, dataset_alias=data.alias,
-    )  # fmt: skip
-    if data.labels_from_strings and is_default_label_names(classifier.label_names):
-        raise UserError(
-            f"the label column holds names ({', '.join(data.label_names or [])}) but the model's labels are unnamed "
-            "(LABEL_0, ...): use integer labels or a model with id2label names"
-        )
     num_classes = len(classifier.label_map)
     if num_classes < 2:
         raise UserError(f"certification needs at least 2 classes; the model has {num_classes}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textrobust.certify.report import CertifyReport
 from textrobust.core.outputs import fmt_rate
-from textrobust.core.plots import _pyplot
+from textrobust.core.plots import plot_certified_accuracy
 
 
 def summary_rows(report: CertifyReport) -> list[tuple[str, str]]:
@@ -26,29 +26,6 @@ def summary_rows(report: CertifyReport) -> list[tuple[str, str]]:
     return rows
 
 
-def plot_certified_accuracy(reports: dict[str, CertifyReport], path: str | Path, *, title: str = "") -> Path:
-    """Certified accuracy against radius (a step curve per report) with 95% intervals."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, report in reports.items():
-        radii = list(report.certified)
-        values = [report.certified[r].value or 0.0 for r in radii]
-        lows = [v - (report.certified[r].ci or (v, v))[0] for r, v in zip(radii, values)]
-        highs = [(report.certified[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
-        ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
-    ax.set_xlabel("Levenshtein radius r (edits)")
-    ax.set_ylabel("certified accuracy (radius >= r)")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.set_title(title)
-    if reports:
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
-
-
 def write_certify_outputs(report: CertifyReport, directory: str | Path) -> dict[str, Path]:
     """Write ``report.json`` and ``certified_accuracy.png``; return their paths."""
     out = Path(directory)
@@ -57,6 +34,6 @@ def write_certify_outputs(report: CertifyReport, directory: str | Path) -> dict[
     paths["report.json"].write_text(json.dumps(report.to_json(), indent=2) + "\n")
     label = f"{report.procedure}, p_del = {report.p_del:g}, alpha = {report.alpha:g}"
     paths["certified_accuracy.png"] = plot_certified_accuracy(
-        {label: report}, out / "certified_accuracy.png", title=f"{report.model} (n = {report.n_examples})"
+        {label: report.certified}, out / "certified_accuracy.png", title=f"{report.model} (n = {report.n_examples})"
     )
     return paths

@@ -8,18 +8,34 @@ from typing import Optional
 import typer
 
 from textrobust.cli import app
+from textrobust.cli.common import (
+    BatchSize,
+    Config,
+    Dataset,
+    Device,
+    Dtype,
+    LabelColumn,
+    Limit,
+    Model,
+    Overwrite,
+    Progress,
+    Resume,
+    Shuffle,
+    Split,
+    TextColumn,
+)
 
 
 @app.command("certify")
 def certify_command(
-    model: str = typer.Option("bert-base", help="Hub id, local directory, or alias (bert-base)."),
-    dataset: str = typer.Option("sst2", help="Hub id, local directory or data file, or alias (sst2, ag_news, imdb)."),
-    config: Optional[str] = typer.Option(None, help="Dataset configuration (Hub datasets)."),
-    split: Optional[str] = typer.Option(None, help="Split to certify [default: validation, else test]."),
-    text_column: Optional[str] = typer.Option(None, help="Column holding the text [default: detected]."),
-    label_column: Optional[str] = typer.Option(None, help="Column holding the label [default: detected]."),
-    limit: Optional[int] = typer.Option(None, help="Certify the first N examples (after --shuffle)."),
-    shuffle: bool = typer.Option(False, help="Shuffle (seeded by --seed) before --limit."),
+    model: Model = "bert-base",
+    dataset: Dataset = "sst2",
+    config: Config = None,
+    split: Split = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    limit: Limit = None,
+    shuffle: Shuffle = False,
     p_del: float = typer.Option(0.9, help="Probability of deleting each word (or token)."),
     n0: int = typer.Option(1000, help="Selection draws of CERT-ED's procedure (the fast one spends n0 + n at most)."),
     n: int = typer.Option(4000, help="Estimation draws of CERT-ED's procedure."),
@@ -28,14 +44,14 @@ def certify_command(
     level: str = typer.Option("word", help="Delete words or tokenizer tokens: word | token."),
     procedure: str = typer.Option("fast", help="fast (dedup, exact strata, sequential stopping) or cert-ed (the reference)."),
     max_enumerate: int = typer.Option(256, help="Kept-subsets per example the fast procedure may enumerate."),
-    batch_size: int = typer.Option(64, help="Inputs per model call."),
+    batch_size: BatchSize = 64,
     seed: int = typer.Option(0, help="Seed for every deletion draw."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:N or mps [default: auto]."),
-    dtype: Optional[str] = typer.Option(None, help="fp32, bf16 or fp16 (bf16/fp16 on GPU)."),
+    device: Device = None,
+    dtype: Dtype = None,
     output: Optional[Path] = typer.Option(None, help="Directory for report.json, certified_accuracy.png and examples.jsonl."),
-    resume: bool = typer.Option(False, help="Continue a stopped run in --output."),
-    overwrite: bool = typer.Option(False, help="Replace earlier results in --output."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    resume: Resume = False,
+    overwrite: Overwrite = False,
+    progress: Progress = True,
 ) -> None:
     """Certified accuracy under edits (Levenshtein radius) by randomized deletion smoothing."""
     from rich.markup import escape
