@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--chunk", type=int, default=5, help="sentences per alternation of the two procedures")
     p.add_argument("--output", default=None, help="write the measurements as JSON here")
+    p.add_argument("--records", default=None, help="keep each procedure's examples.jsonl per chunk under this directory")
     return p.parse_args()
 
 
@@ -70,6 +71,7 @@ def main() -> None:
             report = certify(
                 model, tokenizer, chunk, args.p_del, n0=args.n0, n=args.n, alpha=args.alpha, procedure=procedure,
                 batch_size=args.batch_size, seed=args.seed + c,
+                output_dir=None if args.records is None else Path(args.records) / procedure / f"chunk{c}", overwrite=True,
             )  # fmt: skip
             t = totals[procedure]
             t["wall"] += time.perf_counter() - wall

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if not 0 <= args.p_del < 1:
         raise UserError(f"--p-del must be in [0, 1), got {args.p_del}")
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
     split = load_split(args.dataset, args.config, args.split)
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         per_device_train_batch_size=args.batch_size, learning_rate=args.lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, lr_scheduler_type="linear", seed=args.seed, save_strategy="no",
         report_to=[], logging_steps=50, remove_unused_columns=False,  # the collator needs the raw text
+        dataloader_pin_memory=torch.cuda.is_available(),
     )  # fmt: skip
     trainer = Trainer(model=model, args=training_args, train_dataset=ds, data_collator=collator)
     metrics = trainer.train().metrics

@@ -7,7 +7,7 @@ reports exactly what an uninterrupted one would.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from textrobust.core.stats import Rate, rate
@@ -50,7 +50,6 @@ class CertifyReport:
     model_calls: int
     seconds: float
     resumed_examples: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_examples(self) -> int:
@@ -89,7 +88,6 @@ class CertifyReport:
             "smoothed_accuracy_ci95": ci(self.smoothed_accuracy),
             "abstain_rate_ci95": ci(self.abstain),
             "certified_accuracy_ci95": {str(r): ci(v) for r, v in self.certified.items()},
-            **self.extra,
         }
 
 
