@@ -10,8 +10,9 @@ All bounds are exact one-sided Clopper-Pearson bounds
 * Simultaneous (:func:`simultaneous_bounds`): lower and upper bounds for *every* class from the
   same counts, all holding together with probability ``>= 1 - alpha``, so the top class may be
   chosen after looking at the counts (no selection samples). Binary: the lower bound of one class
-  is one minus the upper bound of the other, so two bounds at ``alpha / 2``; ``K > 2`` classes:
-  ``2K`` bounds at ``alpha / (2K)``.
+  is one minus the upper bound of the other, so two bounds, at ``alpha / 2`` each or split
+  ``share : 1 - share`` in favour of a class fixed *before* the counts are seen; ``K > 2``
+  classes: ``2K`` bounds at ``alpha / (2K)``.
 
 :class:`LookSchedule` splits ``alpha`` over the sample sizes at which a sequential procedure may
 look at its counts and stop (Bonferroni over looks: if each look's bounds hold with probability
@@ -43,7 +44,8 @@ def simultaneous_bounds(
     ``n``, default their sum) that all hold together with probability at least ``1 - alpha``.
 
     ``lower``/``upper`` are the one-sided bound functions (exact Clopper-Pearson by default; the
-    real-count versions below serve projections)."""
+    real-count versions below serve projections). Binary only: ``favour`` (a class chosen
+    without looking at ``counts``) gets ``share`` of ``alpha`` for its lower bound."""
     total = sum(counts) if n is None else n
     k = len(counts)
     if k == 2:
