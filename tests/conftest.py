@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests run tiny models, for which a second intra-op thread only adds synchronisation cost
+# (and stalls badly when the machine is busy). Subprocesses inherit this too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_VOCAB = """[PAD] [UNK] [CLS] [SEP] [MASK] . , ! ? ' s the a an and or but not no very
@@ -46,10 +49,18 @@ def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[in
         id2label=labels, label2id={v: k for k, v in labels.items()},
     )  # fmt: skip
     torch.manual_seed(seed)
-    model = BertForSequenceClassification(config)
-    # sharpen the random classifier so predictions depend strongly on the words
+    model = BertForSequenceClassification(config).eval()
+    # A random BERT gives nearly the same logits for every input. Sharpen the classifier and
+    # centre each logit on its median over sample sentences, so predictions depend on the words.
+    import random
+
+    rng = random.Random(seed)
+    sample = [" ".join(rng.choice(TINY_VOCAB[5:]) for _ in range(rng.randint(1, 14))) for _ in range(200)]
     with torch.no_grad():
         model.classifier.weight.mul_(50.0)
+        model.classifier.bias.zero_()
+        logits = model(**tokenizer(sample, padding=True, return_tensors="pt")).logits
+        model.classifier.bias.sub_(logits.median(dim=0).values)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

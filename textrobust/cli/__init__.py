@@ -38,13 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except click.UsageError as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
-        return 2
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Exit, click.exceptions.Exit) as e:
+        return int(getattr(e, "exit_code", 0) or 0)
+    except (typer.Abort, click.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
-        return e.exit_code
+    except _CLI_ERRORS as e:  # usage errors: bad option names or values
+        message = " ".join(e.format_message().split())
+        if message:  # empty for "no arguments: help shown"
+            print(f"error: {message}", file=sys.stderr)
+        return int(getattr(e, "exit_code", 2) or 2)
     return result if isinstance(result, int) else 0
+
+
+# typer vendors its own click; older versions use the click package: catch both
+_CLI_ERRORS = tuple({click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)})
