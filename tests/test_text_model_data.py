@@ -35,7 +35,7 @@ def test_device_dtype_and_alias_errors():
         resolve_dtype("int3", resolve_device("cpu"))
     assert resolve_model_name("bert-base", "sst2") == "textattack/bert-base-uncased-SST-2"
     assert resolve_model_name("bert-base", "ag_news") == "textattack/bert-base-uncased-ag-news"
-    with pytest.raises(UserError, match="defined for datasets"):
+    with pytest.raises(UserError, match="picks a checkpoint for the dataset aliases sst2, ag_news, imdb"):
         resolve_model_name("bert-base", "../my-data")
 
 

@@ -113,7 +113,7 @@ def evaluate(
     )
     classifier = text_classifier(
         model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels,
-        device=device or (str(group.device) if group.distributed else None), dtype=dtype, dataset_alias=data.alias,
+        device=device or (str(group.device) if group.distributed else None), dtype=dtype, dataset_alias=data.alias, dataset_name=data.name,
     )  # fmt: skip
     if data.labels_from_strings and is_default_label_names(classifier.label_names):
         raise UserError(
