@@ -122,12 +122,13 @@ def make_keyword_classifier(directory: Path) -> Path:
     return directory
 
 
-def keyword_vote(text: str) -> int:
-    """What :func:`make_keyword_classifier`'s model predicts for ``text``."""
+def keyword_vote(text: str, ties_to: int = 0) -> int:
+    """What :func:`make_keyword_classifier`'s model predicts for ``text`` (a tie votes ``ties_to``)."""
     import re
 
     words = re.findall(r"\w+", text.lower())
-    return int(sum(w in POSITIVE_WORDS for w in words) > sum(w in NEGATIVE_WORDS for w in words))
+    margin = sum(w in POSITIVE_WORDS for w in words) - sum(w in NEGATIVE_WORDS for w in words)
+    return ties_to if margin == 0 else int(margin > 0)
 
 
 @pytest.fixture(scope="session")

@@ -115,6 +115,7 @@ def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_p
 
 def test_unattached_callback_feeds_metrics_restores_train_mode_and_warns(parts):
     import textrobust
+    import torch
     from transformers import TrainerControl, TrainerState
 
     from textrobust.callbacks import RobustnessCallback, robust_metrics
@@ -140,10 +141,19 @@ def test_unattached_callback_feeds_metrics_restores_train_mode_and_warns(parts):
         if key not in ("eval_robust/seconds", "eval_robust/model_calls"):
             assert metrics[key] == expected[key], key
     assert metrics["eval_robust/n_examples"] == 30
-    # a second on_evaluate at the same step (several eval sets) reuses the result
+    # a second on_evaluate at the same step with the same weights (several eval sets) reuses the result
     again: dict = {}
     callback.on_evaluate(None, state, TrainerControl(), metrics=again, model=model, processing_class=tokenizer)
     assert again == {k: v for k, v in metrics.items() if k != "eval_loss"}
+    # other weights at the same step (the best checkpoint loaded at the end) are evaluated again
+    with torch.no_grad():
+        model.classifier.weight.neg_()  # the keyword vote turned around
+    flipped: dict = {}
+    callback.on_evaluate(None, state, TrainerControl(), metrics=flipped, model=model, processing_class=tokenizer)
+    # it now gets right only the ties (label 0 from the bias), where it was right everywhere
+    assert metrics["eval_robust/clean_accuracy"] == 1.0
+    ties = [keyword_vote(t) == 0 and keyword_vote(t, ties_to=1) == 1 for t in raw_eval["text"][:30]]
+    assert flipped["eval_robust/clean_accuracy"] == pytest.approx(sum(ties) / 30)
 
 
 def test_certify_hook_passes_options_and_names_metrics(parts, monkeypatch):
@@ -173,8 +183,9 @@ def test_certify_hook_passes_options_and_names_metrics(parts, monkeypatch):
     monkeypatch.setattr(textrobust, "certify", fake_certify, raising=False)
     callback = RobustnessCallback(raw_eval, [SPEC], max_steps=5, limit=8, seed=4, certify={"p_del": 0.9, "n": 100})
     metrics: dict = {}
-    callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
-    (m, t, d, options), = calls
+    with pytest.warns(textrobust.evaluation.TextrobustWarning):  # not attached: no reporter
+        callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
+    ((m, t, d, options),) = calls
     assert m is model and t is tokenizer and d is raw_eval
     assert options["p_del"] == 0.9 and options["n"] == 100 and options["limit"] == 8 and options["seed"] == 4
     group = "eval_robust/certify:p_del=0.9"

@@ -115,6 +115,21 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
+def _fingerprint(model: Any) -> tuple[float, ...]:
+    """A cheap identity of the model's weights: each parameter's sum and position-weighted sum."""
+    import torch
+
+    out: list[float] = []
+    with torch.no_grad():
+        for p in model.parameters():
+            flat = p.detach().flatten().float()
+            # irregular weights in [0.5, 1.5) (golden-ratio sequence), so symmetric edits still show
+            weights = torch.arange(flat.numel(), device=flat.device, dtype=torch.float64).mul_(0.6180339887498949)
+            weights = weights.frac_().add_(0.5).float()
+            out += [float(flat.sum()), float(torch.dot(flat, weights))]
+    return tuple(out)
+
+
 def _text_tokenizer(processing_class: Any) -> Any:
     """The tokenizer inside a processing class (a tokenizer, or a processor holding one)."""
     return _first(getattr(processing_class, "tokenizer", None), processing_class)
@@ -181,7 +196,7 @@ class RobustnessCallback(TrainerCallback):
         self.trainer: Any = None
         self.last_report: EvalReport | None = None
         self._inputs: tuple[Any, Any] | None = None  # (TextExamples, perturbations), loaded once
-        self._last: tuple[int, dict[str, float]] | None = None  # (global step, metrics)
+        self._last: tuple[tuple, dict[str, float]] | None = None  # ((global step, weights), metrics)
         self._warned = False
 
     def attach(self, trainer: Any) -> "RobustnessCallback":
@@ -195,20 +210,23 @@ class RobustnessCallback(TrainerCallback):
         return self
 
     def on_evaluate(self, args, state, control, metrics: dict | None = None, **kwargs):  # noqa: ANN001
-        # Trainer.evaluate with several eval sets calls on_evaluate once per set: run once per step
-        if self._last is not None and self._last[0] == state.global_step:
+        model = _first(kwargs.get("model"), getattr(self.trainer, "model", None))
+        processing_class = _first(
+            kwargs.get("processing_class"), kwargs.get("tokenizer"),
+            getattr(self.trainer, "processing_class", None), getattr(self.trainer, "tokenizer", None),
+        )  # fmt: skip
+        if model is None or processing_class is None:
+            raise UserError("RobustnessCallback needs the trainer's model and its processing_class (tokenizer)")
+        # Trainer.evaluate with several eval sets calls on_evaluate once per set: the same step and
+        # the same weights give the same metrics, so run once (but again after, say, the best
+        # checkpoint was loaded at the same step)
+        key = (state.global_step, _fingerprint(model))
+        if self._last is not None and self._last[0] == key:
             robust, fresh = self._last[1], False
         else:
-            model = _first(kwargs.get("model"), getattr(self.trainer, "model", None))
-            processing_class = _first(
-                kwargs.get("processing_class"), kwargs.get("tokenizer"),
-                getattr(self.trainer, "processing_class", None), getattr(self.trainer, "tokenizer", None),
-            )  # fmt: skip
-            if model is None or processing_class is None:
-                raise UserError("RobustnessCallback needs the trainer's model and its processing_class (tokenizer)")
             training = bool(getattr(self.trainer, "is_in_train", False))
             robust, fresh = self.evaluate_model(model, _text_tokenizer(processing_class), training=training), True
-            self._last = (state.global_step, robust)
+            self._last = (key, robust)
         if metrics is not None:
             metrics.update(robust)
         if not fresh:

@@ -67,23 +67,14 @@ def check_run_options(max_steps: int, batch_size: int) -> None:
 
 
 def load_eval_inputs(
-    dataset: Any,
-    perturbations: Sequence[str] | None,
-    *,
-    config: str | None = None,
-    split: str | None = None,
-    text_column: str | None = None,
-    label_column: str | None = None,
-    limit: int | None = None,
-    shuffle: bool = False,
-    seed: int = 0,
-    synonyms: Any = None,
+    dataset: Any, perturbations: Sequence[str] | None, *, synonyms: Any = None, **data_options: Any
 ) -> tuple[TextExamples, list[Perturbation]]:
-    """The labelled texts to evaluate and the built perturbations (see :func:`evaluate`)."""
-    data = load_text_examples(
-        dataset, config=config, split=split, text_column=text_column, label_column=label_column,
-        limit=limit, shuffle=shuffle, seed=seed,
-    )  # fmt: skip
+    """The labelled texts to evaluate and the built perturbations (see :func:`evaluate`).
+
+    ``data_options`` are those of :func:`~textrobust.text.data.load_text_examples` (``config``,
+    ``split``, ``text_column``, ``label_column``, ``limit``, ``shuffle``, ``seed``).
+    """
+    data = load_text_examples(dataset, **data_options)
     resources: dict[str, Any] = {}
     if synonyms is not None and not isinstance(synonyms, (str, Path)):
         resources["synonyms"] = synonyms
@@ -191,7 +182,7 @@ def evaluate(
     started = time.perf_counter()
     group = process_group()
 
-    def setup() -> tuple[TextExamples, list[Perturbation], TextClassifier, ResultStore | None]:
+    def setup() -> tuple[TextExamples, list[Perturbation], TextClassifier]:
         check_run_options(max_steps, batch_size)
         data, chosen = load_eval_inputs(
             dataset, perturbations, config=config, split=split, text_column=text_column, label_column=label_column,
@@ -200,16 +191,22 @@ def evaluate(
         classifier = checked_classifier(
             model, tokenizer, data, device=device or (str(group.device) if group.distributed else None), dtype=dtype
         )
+        return data, chosen, classifier
+
+    def open_store() -> ResultStore | None:
+        if not (output_dir and group.is_main):
+            return None
         settings = {
             "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
             "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
             "perturbations": [p.spec.canonical for p in chosen], "max_steps": max_steps, "seed": seed,
         }  # fmt: skip
-        store = ResultStore(output_dir, settings, resume=resume, overwrite=overwrite) if output_dir and group.is_main else None
-        return data, chosen, classifier, store
+        return ResultStore(output_dir, settings, resume=resume, overwrite=overwrite)
 
-    # every process sets up, or all stop with the same error (only the main one opens the store)
-    data, chosen, classifier, store = group.first_error(setup)
+    # every process sets up, or all stop with the same error; then the main process alone opens
+    # the output directory, and the others stop with it if that fails
+    data, chosen, classifier = group.first_error(setup)
+    store = group.first_error(open_store)
     try:
         report = run_rpr(
             classifier, data, chosen, max_steps=max_steps, seed=seed, batch_size=batch_size, group=group,
