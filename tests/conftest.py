@@ -41,7 +41,7 @@ def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[in
     directory.mkdir(parents=True, exist_ok=True)
     vocab = directory / "vocab.txt"
     vocab.write_text("\n".join(TINY_VOCAB) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True, model_max_length=64)
+    tokenizer = BertTokenizerFast(vocab=str(vocab), do_lower_case=True, model_max_length=64)
     labels = id2label or {i: f"LABEL_{i}" for i in range(num_labels)}
     config = BertConfig(
         vocab_size=len(TINY_VOCAB), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
@@ -86,3 +86,63 @@ def tiny_dataset(tmp_path_factory) -> Path:
         lines.append(" ".join(rng.choice(words) for _ in range(n)).replace(",", "") + f",{rng.randint(0, 1)}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+POSITIVE_WORDS = ("good", "great", "fun", "funny", "best", "love", "like", "fine", "nice", "happy")
+NEGATIVE_WORDS = ("bad", "awful", "dull", "boring", "worst", "hate", "poor", "sad")
+
+
+def make_keyword_classifier(directory: Path) -> Path:
+    """A tiny BERT (as :func:`make_tiny_classifier`) whose weights are set by hand to a keyword vote.
+
+    It predicts 1 when the text has more of ``POSITIVE_WORDS`` than of ``NEGATIVE_WORDS``,
+    else 0, so its predictions vary with the text and deleting or misspelling a word can flip
+    them (random tiny BERTs predict one class for every input). Embedding dims 0/1 carry a
+    word's polarity, attention is uniform (zero queries and keys) with identity values, so the
+    [CLS] vector gets the mean polarity; the feed-forward blocks and later attention add nothing.
+    """
+    import torch
+    from transformers import BertForSequenceClassification
+
+    make_tiny_classifier(directory)
+    model = BertForSequenceClassification.from_pretrained(directory)
+    hidden = model.config.hidden_size
+    pattern = torch.tensor([(-1.0) ** i for i in range(hidden)])
+    pattern[:2] = 0.0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        emb = model.bert.embeddings
+        emb.word_embeddings.weight.copy_(pattern.expand_as(emb.word_embeddings.weight))
+        for word in POSITIVE_WORDS + NEGATIVE_WORDS:
+            sign = 1.0 if word in POSITIVE_WORDS else -1.0
+            emb.word_embeddings.weight[TINY_VOCAB.index(word), :2] = torch.tensor([sign, -sign]) * 4.0
+        emb.LayerNorm.weight.fill_(1.0)
+        eye = torch.eye(hidden)
+        for i, layer in enumerate(model.bert.encoder.layer):
+            if i == 0:  # uniform attention, identity values: every position gets the mean vector
+                layer.attention.self.value.weight.copy_(eye)
+                layer.attention.output.dense.weight.copy_(eye)
+            layer.attention.output.LayerNorm.weight.fill_(1.0)
+            layer.output.LayerNorm.weight.fill_(1.0)
+        model.bert.pooler.dense.weight.copy_(eye)
+        model.classifier.weight[0, :2] = torch.tensor([-20.0, 20.0])
+        model.classifier.weight[1, :2] = torch.tensor([20.0, -20.0])
+        model.classifier.bias.copy_(torch.tensor([1e-3, 0.0]))  # a tie votes 0
+    model.save_pretrained(directory)
+    return directory
+
+
+def keyword_vote(text: str, ties_to: int = 0) -> int:
+    """What :func:`make_keyword_classifier`'s model predicts for ``text`` (a tie votes ``ties_to``)."""
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    margin = sum(w in POSITIVE_WORDS for w in words) - sum(w in NEGATIVE_WORDS for w in words)
+    return ties_to if margin == 0 else int(margin > 0)
+
+
+@pytest.fixture(scope="session")
+def keyword_model(tmp_path_factory) -> Path:
+    """A tiny BERT that predicts by keyword vote (see :func:`make_keyword_classifier`)."""
+    return make_keyword_classifier(tmp_path_factory.mktemp("keyword-bert"))
