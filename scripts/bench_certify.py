@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine, shared_dir  # noqa: E402
 
-SHARED = Path(os.environ.get("TEXTROBUST_SHARED", ROOT.parent / "shared"))
+sys.path.insert(0, str(ROOT))
+SHARED = shared_dir()
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,7 +86,7 @@ def main() -> None:
     result = {
         "model": args.model, "dataset": args.dataset, "split": args.split, "sentences": n, "rows": rows, "seed": args.seed,
         "p_del": args.p_del, "alpha": args.alpha, "n0": args.n0, "n": args.n, "batch_size": args.batch_size,
-        "torch_threads": torch.get_num_threads(),
+        "machine": machine(),
     }  # fmt: skip
     for p, t in totals.items():
         result[p] = {
@@ -106,7 +106,7 @@ def main() -> None:
         "certified accuracy no worse at every radius": all(no_worse),
     }
     radii = " | ".join(f"r>={r}" for r in range(cap + 1))
-    print(f"\nSST-2 {args.split}, {n} random sentences (seed {args.seed}), p_del {args.p_del}, alpha {args.alpha}, n0 {args.n0}, n {args.n}\n")
+    print(f"\nSST-2 {args.split}, {n} random sentences (seed {args.seed}), p_del {args.p_del}, alpha {args.alpha}, n0 {args.n0}, n {args.n}; {machine()}\n")
     print(f"| procedure | model calls / sentence | wall s / sentence | CPU s / sentence | {radii} |")
     print("|---|---:|---:|---:|" + "---:|" * (cap + 1))
     for name, key in (("CERT-ED (reference)", "cert-ed"), ("textrobust certify", "fast")):

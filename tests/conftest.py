@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests run tiny models, for which a second intra-op thread only adds synchronisation cost
+# (and stalls badly when the machine is busy). Subprocesses inherit this too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_VOCAB = """[PAD] [UNK] [CLS] [SEP] [MASK] . , ! ? ' s the a an and or but not no very
@@ -38,7 +41,7 @@ def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[in
     directory.mkdir(parents=True, exist_ok=True)
     vocab = directory / "vocab.txt"
     vocab.write_text("\n".join(TINY_VOCAB) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True, model_max_length=64)
+    tokenizer = BertTokenizerFast(vocab=str(vocab), do_lower_case=True, model_max_length=64)
     labels = id2label or {i: f"LABEL_{i}" for i in range(num_labels)}
     config = BertConfig(
         vocab_size=len(TINY_VOCAB), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
@@ -46,10 +49,18 @@ def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[in
         id2label=labels, label2id={v: k for k, v in labels.items()},
     )  # fmt: skip
     torch.manual_seed(seed)
-    model = BertForSequenceClassification(config)
-    # sharpen the random classifier so predictions depend strongly on the words
+    model = BertForSequenceClassification(config).eval()
+    # A random BERT gives nearly the same logits for every input. Sharpen the classifier and
+    # centre each logit on its median over sample sentences, so predictions depend on the words.
+    import random
+
+    rng = random.Random(seed)
+    sample = [" ".join(rng.choice(TINY_VOCAB[5:]) for _ in range(rng.randint(1, 14))) for _ in range(200)]
     with torch.no_grad():
         model.classifier.weight.mul_(50.0)
+        model.classifier.bias.zero_()
+        logits = model(**tokenizer(sample, padding=True, return_tensors="pt")).logits
+        model.classifier.bias.sub_(logits.median(dim=0).values)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
@@ -75,3 +86,63 @@ def tiny_dataset(tmp_path_factory) -> Path:
         lines.append(" ".join(rng.choice(words) for _ in range(n)).replace(",", "") + f",{rng.randint(0, 1)}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+POSITIVE_WORDS = ("good", "great", "fun", "funny", "best", "love", "like", "fine", "nice", "happy")
+NEGATIVE_WORDS = ("bad", "awful", "dull", "boring", "worst", "hate", "poor", "sad")
+
+
+def make_keyword_classifier(directory: Path) -> Path:
+    """A tiny BERT (as :func:`make_tiny_classifier`) whose weights are set by hand to a keyword vote.
+
+    It predicts 1 when the text has more of ``POSITIVE_WORDS`` than of ``NEGATIVE_WORDS``,
+    else 0, so its predictions vary with the text and deleting or misspelling a word can flip
+    them (random tiny BERTs predict one class for every input). Embedding dims 0/1 carry a
+    word's polarity, attention is uniform (zero queries and keys) with identity values, so the
+    [CLS] vector gets the mean polarity; the feed-forward blocks and later attention add nothing.
+    """
+    import torch
+    from transformers import BertForSequenceClassification
+
+    make_tiny_classifier(directory)
+    model = BertForSequenceClassification.from_pretrained(directory)
+    hidden = model.config.hidden_size
+    pattern = torch.tensor([(-1.0) ** i for i in range(hidden)])
+    pattern[:2] = 0.0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        emb = model.bert.embeddings
+        emb.word_embeddings.weight.copy_(pattern.expand_as(emb.word_embeddings.weight))
+        for word in POSITIVE_WORDS + NEGATIVE_WORDS:
+            sign = 1.0 if word in POSITIVE_WORDS else -1.0
+            emb.word_embeddings.weight[TINY_VOCAB.index(word), :2] = torch.tensor([sign, -sign]) * 4.0
+        emb.LayerNorm.weight.fill_(1.0)
+        eye = torch.eye(hidden)
+        for i, layer in enumerate(model.bert.encoder.layer):
+            if i == 0:  # uniform attention, identity values: every position gets the mean vector
+                layer.attention.self.value.weight.copy_(eye)
+                layer.attention.output.dense.weight.copy_(eye)
+            layer.attention.output.LayerNorm.weight.fill_(1.0)
+            layer.output.LayerNorm.weight.fill_(1.0)
+        model.bert.pooler.dense.weight.copy_(eye)
+        model.classifier.weight[0, :2] = torch.tensor([-20.0, 20.0])
+        model.classifier.weight[1, :2] = torch.tensor([20.0, -20.0])
+        model.classifier.bias.copy_(torch.tensor([1e-3, 0.0]))  # a tie votes 0
+    model.save_pretrained(directory)
+    return directory
+
+
+def keyword_vote(text: str, ties_to: int = 0) -> int:
+    """What :func:`make_keyword_classifier`'s model predicts for ``text`` (a tie votes ``ties_to``)."""
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    margin = sum(w in POSITIVE_WORDS for w in words) - sum(w in NEGATIVE_WORDS for w in words)
+    return ties_to if margin == 0 else int(margin > 0)
+
+
+@pytest.fixture(scope="session")
+def keyword_model(tmp_path_factory) -> Path:
+    """A tiny BERT that predicts by keyword vote (see :func:`make_keyword_classifier`)."""
+    return make_keyword_classifier(tmp_path_factory.mktemp("keyword-bert"))

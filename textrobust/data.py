@@ -77,6 +77,8 @@ def load_split(name: str, config: str | None = None, split: str | None = None) -
     except UserError:
         raise
     except Exception as e:  # noqa: BLE001 - malformed local data
+        if "corresponds to no data" in str(e):  # datasets' words for a file with no rows
+            raise UserError(f"dataset {name!r} is empty") from None
         raise UserError(f"cannot read dataset {name!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     if not isinstance(loaded, datasets.DatasetDict):
         loaded = datasets.DatasetDict({split or "train": loaded})

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import textrobust.text  # noqa: F401  (registers the text perturbations)
-from textrobust.core.distributed import process_group
+from textrobust.core.distributed import ProcessGroup, process_group
 from textrobust.core.engine import Engine
 from textrobust.core.outputs import write_eval_outputs
 from textrobust.core.perturbation import Perturbation, available, build, parse_spec
@@ -19,7 +19,8 @@ from textrobust.core.runner import run_examples
 from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
 from textrobust.text import synonyms as synonym_sources
-from textrobust.text.task import load_text_task
+from textrobust.text.data import TextExamples, load_text_examples
+from textrobust.text.model import TextClassifier, is_default_label_names, text_classifier
 
 DEFAULT_PERTURBATIONS = ("delete:p=0.1", "synonym:p=0.1", "typo:p=0.05")
 
@@ -55,6 +56,90 @@ def build_perturbations(
             continue
         out.append(build(spec, modality, resources))
     return out
+
+
+def check_run_options(max_steps: int, batch_size: int) -> None:
+    """Raise :class:`UserError` unless ``max_steps`` and ``batch_size`` are at least 1."""
+    if max_steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {max_steps}")
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}")
+
+
+def load_eval_inputs(
+    dataset: Any, perturbations: Sequence[str] | None, *, synonyms: Any = None, **data_options: Any
+) -> tuple[TextExamples, list[Perturbation]]:
+    """The labelled texts to evaluate and the built perturbations (see :func:`evaluate`).
+
+    ``data_options`` are those of :func:`~textrobust.text.data.load_text_examples` (``config``,
+    ``split``, ``text_column``, ``label_column``, ``limit``, ``shuffle``, ``seed``).
+    """
+    data = load_text_examples(dataset, **data_options)
+    resources: dict[str, Any] = {}
+    if synonyms is not None and not isinstance(synonyms, (str, Path)):
+        resources["synonyms"] = synonyms
+    chosen = build_perturbations(
+        perturbations, "text", resources, {"synonyms": lambda: synonym_sources.resolve(synonyms)}
+    )
+    return data, chosen
+
+
+def checked_classifier(
+    model: Any, tokenizer: Any, data: TextExamples, *, device: str | None = None, dtype: str | None = None
+) -> TextClassifier:
+    """The engine classifier for ``model``, its labels checked against ``data``'s."""
+    classifier = text_classifier(
+        model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels,
+        device=device, dtype=dtype, dataset_alias=data.alias, dataset_name=data.name,
+    )  # fmt: skip
+    if data.labels_from_strings and is_default_label_names(classifier.label_names):
+        raise UserError(
+            f"the label column holds names ({', '.join(data.label_names or [])}) but the model's labels are unnamed "
+            "(LABEL_0, ...): use integer labels or a model with id2label names"
+        )
+    return classifier
+
+
+def run_rpr(
+    classifier: TextClassifier,
+    data: TextExamples,
+    perturbations: Sequence[Perturbation],
+    *,
+    max_steps: int,
+    seed: int,
+    batch_size: int,
+    group: ProcessGroup,
+    store: ResultStore | None = None,
+    progress: bool = False,
+    started: float | None = None,
+) -> EvalReport:
+    """RPR of every example of ``data``, spread over ``group``'s processes; the same report on each.
+
+    ``store`` (main process only) gets the records as they finish and is finished (sorted)
+    at the end. ``started`` is the ``time.perf_counter()`` the report's ``seconds`` count from.
+    """
+    started = time.perf_counter() if started is None else started
+    engine = Engine(classifier, batch_size=batch_size, size=classifier.size, key=lambda text: text)
+    items = list(zip(data.ids, data.texts, data.labels))
+    with progress_bar(len(items), "RPR", enabled=progress and group.is_main) as advance:
+        records, resumed = run_examples(
+            items,
+            lambda item: RPRJob(item[0], item[1], item[2], perturbations, max_steps, seed),
+            engine,
+            index_of=lambda item: item[0],
+            to_record=lambda job: job.record(),
+            store=store,
+            group=group,
+            on_progress=advance,
+        )
+    if store is not None:
+        store.finish()
+    calls = sum(group.gather(engine.stats.model_calls))
+    return build_eval_report(
+        records, [p.spec.canonical for p in perturbations], max_steps, model=classifier.name, dataset=data.name,
+        split=data.split, seed=seed, model_calls=calls, seconds=time.perf_counter() - started,
+        label_names=data.label_names or None, resumed_examples=resumed, extra={"processes": group.world_size},
+    )  # fmt: skip
 
 
 def evaluate(
@@ -95,53 +180,41 @@ def evaluate(
     not on ``batch_size``, the device or the number of processes.
     """
     started = time.perf_counter()
-    if max_steps < 1:
-        raise UserError(f"--max-steps must be at least 1, got {max_steps}")
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     group = process_group()
-    resources: dict[str, Any] = {}
-    if synonyms is not None and not isinstance(synonyms, (str, Path)):
-        resources["synonyms"] = synonyms
-    chosen = build_perturbations(
-        perturbations, "text", resources, {"synonyms": lambda: synonym_sources.resolve(synonyms)}
-    )
-    data, classifier = load_text_task(
-        model, tokenizer, dataset, group=group, config=config, split=split, text_column=text_column,
-        label_column=label_column, limit=limit, shuffle=shuffle, seed=seed, device=device, dtype=dtype,
-    )  # fmt: skip
-    specs = [p.spec.canonical for p in chosen]
-    settings = {
-        "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
-        "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
-        "perturbations": specs, "max_steps": max_steps, "seed": seed,
-    }  # fmt: skip
-    store = ResultStore(output_dir, settings, resume=resume, overwrite=overwrite) if output_dir and group.is_main else None
-    engine = Engine(classifier, batch_size=batch_size, size=classifier.size, key=lambda text: text)
-    items = list(zip(data.ids, data.texts, data.labels))
+
+    def setup() -> tuple[TextExamples, list[Perturbation], TextClassifier]:
+        check_run_options(max_steps, batch_size)
+        data, chosen = load_eval_inputs(
+            dataset, perturbations, config=config, split=split, text_column=text_column, label_column=label_column,
+            limit=limit, shuffle=shuffle, seed=seed, synonyms=synonyms,
+        )  # fmt: skip
+        classifier = checked_classifier(
+            model, tokenizer, data, device=device or (str(group.device) if group.distributed else None), dtype=dtype
+        )
+        return data, chosen, classifier
+
+    def open_store() -> ResultStore | None:
+        if not (output_dir and group.is_main):
+            return None
+        settings = {
+            "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
+            "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
+            "perturbations": [p.spec.canonical for p in chosen], "max_steps": max_steps, "seed": seed,
+        }  # fmt: skip
+        return ResultStore(output_dir, settings, resume=resume, overwrite=overwrite)
+
+    # every process sets up, or all stop with the same error; then the main process alone opens
+    # the output directory, and the others stop with it if that fails
+    data, chosen, classifier = group.first_error(setup)
+    store = group.first_error(open_store)
     try:
-        with progress_bar(len(items), "RPR", enabled=progress and group.is_main) as advance:
-            records, resumed = run_examples(
-                items,
-                lambda item: RPRJob(item[0], item[1], item[2], chosen, max_steps, seed),
-                engine,
-                index_of=lambda item: item[0],
-                to_record=lambda job: job.record(),
-                store=store,
-                group=group,
-                on_progress=advance,
-            )
-        if store is not None:
-            store.finish()
+        report = run_rpr(
+            classifier, data, chosen, max_steps=max_steps, seed=seed, batch_size=batch_size, group=group,
+            store=store, progress=progress, started=started,
+        )  # fmt: skip
     finally:
         if store is not None:
             store.close()
-    calls = sum(group.gather(engine.stats.model_calls))
-    report = build_eval_report(
-        records, specs, max_steps, model=classifier.name, dataset=data.name, split=data.split, seed=seed,
-        model_calls=calls, seconds=time.perf_counter() - started, label_names=data.label_names or None,
-        resumed_examples=resumed,
-    )  # fmt: skip
     if output_dir and group.is_main:
         write_eval_outputs(report, output_dir)
     return report

@@ -20,7 +20,9 @@ from textrobust.core.progress import progress_bar
 from textrobust.core.runner import run_examples
 from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
-from textrobust.text.task import load_text_task
+from textrobust.evaluation import checked_classifier
+from textrobust.text.data import TextExamples, load_text_examples
+from textrobust.text.model import TextClassifier
 
 LEVELS = ("word", "token")
 PROCEDURES = {"fast": CertifyJob, "cert-ed": CertEdJob}
@@ -93,18 +95,25 @@ def certify(
     (``resume`` continues a stopped run) and report.json and certified_accuracy.png are written.
     """
     started = time.perf_counter()
-    check_options(p_del, alpha, n0, n, batch_size, level, procedure, max_enumerate)
     group = process_group()
-    data, classifier = load_text_task(
-        model, tokenizer, dataset, group=group, config=config, split=split, text_column=text_column,
-        label_column=label_column, limit=limit, shuffle=shuffle, seed=seed, device=device, dtype=dtype,
-    )  # fmt: skip
-    num_classes = len(classifier.label_map)
-    if num_classes < 2:
-        raise UserError(f"certification needs at least 2 classes; the model has {num_classes}")
+
+    def setup() -> tuple[TextExamples, TextClassifier]:
+        check_options(p_del, alpha, n0, n, batch_size, level, procedure, max_enumerate)
+        data = load_text_examples(
+            dataset, config=config, split=split, text_column=text_column, label_column=label_column,
+            limit=limit, shuffle=shuffle, seed=seed,
+        )  # fmt: skip
+        device_ = device or (str(group.device) if group.distributed else None)
+        classifier = checked_classifier(model, tokenizer, data, device=device_, dtype=dtype)
+        if len(classifier.label_map) < 2:
+            raise UserError(f"certification needs at least 2 classes; the model has {len(classifier.label_map)}")
+        return data, classifier
+
+    # every process sets up, or all stop with the same error (as in ``evaluate``)
+    data, classifier = group.first_error(setup)
     join = join_words if level == "word" else join_tokens
     settings = CertifySettings(
-        p_del=p_del, alpha=alpha, n0=n0, n=n, num_classes=num_classes, seed=seed,
+        p_del=p_del, alpha=alpha, n0=n0, n=n, num_classes=len(classifier.label_map), seed=seed,
         draw=tail_deletion(p_del, level, join), join=join, max_enumerate=max_enumerate if exact else 0,
     )  # fmt: skip
     units_of, classify = _level(level, classifier)
@@ -114,7 +123,13 @@ def certify(
         "shuffle": shuffle, "p_del": p_del, "alpha": alpha, "n0": n0, "n": n, "exact": exact, "level": level,
         "seed": seed, **(settings.schedule_settings() if procedure == "fast" else {}),
     }  # fmt: skip
-    store = ResultStore(output_dir, run_settings, resume=resume, overwrite=overwrite) if output_dir and group.is_main else None
+
+    def open_store() -> ResultStore | None:
+        if not (output_dir and group.is_main):
+            return None
+        return ResultStore(output_dir, run_settings, resume=resume, overwrite=overwrite)
+
+    store = group.first_error(open_store)
     dedup = procedure == "fast"
     engine = Engine(classify, batch_size=batch_size, size=classifier.size, key=(lambda x: x) if dedup else None)
     job_type = PROCEDURES[procedure]

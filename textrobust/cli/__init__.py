@@ -31,20 +31,34 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input)."""
-    warnings.showwarning = _one_line_warning
+    """Run the CLI; returns the exit code (0 ok, 2 bad input).
+
+    Under a launcher (``accelerate launch``, ``torchrun``) every process runs this; warnings
+    are shown by the main process only, and so is an error that every process raised
+    (:meth:`~textrobust.core.distributed.ProcessGroup.first_error`): one line, exit 2 each.
+    """
+    from textrobust.core.distributed import launcher_rank
+
+    main_process = launcher_rank() == 0
+    warnings.showwarning = _one_line_warning if main_process else lambda *a, **k: None
     try:
         result = app(args=argv, prog_name="textrobust", standalone_mode=False)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        if main_process or not getattr(e, "reported_on_main", False):
+            print(f"error: {e}", file=sys.stderr)
         return 2
-    except click.UsageError as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
-        return 2
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Exit, click.exceptions.Exit) as e:
+        return int(getattr(e, "exit_code", 0) or 0)
+    except (typer.Abort, click.Abort, KeyboardInterrupt):
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as e:
-        print(f"error: {e.format_message()}", file=sys.stderr)
-        return e.exit_code
+    except _CLI_ERRORS as e:  # usage errors: bad option names or values
+        message = " ".join(e.format_message().split())
+        if message and main_process:  # every process parses the same arguments; "" = help shown
+            print(f"error: {message}", file=sys.stderr)
+        return int(getattr(e, "exit_code", 2) or 2)
     return result if isinstance(result, int) else 0
+
+
+# typer vendors its own click; older versions use the click package: catch both
+_CLI_ERRORS = tuple({click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)})

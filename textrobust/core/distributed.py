@@ -8,6 +8,7 @@ A plain single process gets a trivial group and never touches ``torch.distribute
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -51,9 +52,14 @@ class ProcessGroup:
         return box[0]
 
     def first_error(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on every process; if it raised anywhere, raise the first error everywhere.
+        """Run ``fn`` on every process; if it raised anywhere, raise an error on every process.
 
-        Keeps processes in step when bad input makes one of them stop early.
+        Keeps processes in step when bad input makes one of them stop early (for instance the
+        output directory, which only the main process opens): no process is left waiting in a
+        collective for one that has gone. A process re-raises its own error; the others raise
+        the first one (by rank), as a :class:`~textrobust.errors.UserError` when it was one.
+        Under a launcher every error raised here is marked ``reported_on_main``: the main
+        process raises one too, so the CLI prints the message there only.
         """
         try:
             value, error = fn(), None
@@ -63,15 +69,40 @@ class ProcessGroup:
             if error is not None:
                 raise error
             return value
-        errors = self.gather(None if error is None else (type(error).__name__, str(error)))
-        if error is not None:
-            raise error
-        for item in errors:
-            if item is not None:
-                from textrobust.errors import UserError
+        from textrobust.errors import UserError
 
-                raise UserError(item[1])
-        return value
+        errors = self.gather(None if error is None else (isinstance(error, UserError), str(error)))
+        failed = [(rank, item) for rank, item in enumerate(errors) if item is not None]
+        if not failed:
+            return value
+        if error is None:
+            rank, (is_user_error, message) = failed[0]
+            error = UserError(message) if is_user_error else RuntimeError(f"process {rank} failed: {message}")
+        error.reported_on_main = True  # type: ignore[attr-defined]
+        raise error
+
+
+def launcher_rank() -> int:
+    """This process's global rank as the launcher set it (``RANK``), 0 outside a launcher.
+
+    Cheap (no ``torch.distributed``): the CLI uses it to print warnings and errors once.
+    """
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _destroy_at_exit() -> None:
+    """Tear the process group down before the interpreter exits.
+
+    Without it a gloo process sometimes aborts at exit ("terminate called without an active
+    exception", SIGABRT), which a launcher reports as a failed run.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 _GROUP: ProcessGroup | None = None
@@ -87,6 +118,7 @@ def process_group() -> ProcessGroup:
 
             has_accelerator = torch.cuda.is_available()
             state = PartialState(cpu=not has_accelerator)
+            atexit.register(_destroy_at_exit)
             _GROUP = ProcessGroup(state.process_index, state.num_processes, state.device, state)
         else:
             _GROUP = ProcessGroup()

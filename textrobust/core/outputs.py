@@ -55,7 +55,7 @@ def to_markdown(report: EvalReport, figures: dict[str, str]) -> str:
         f"({report.clean_accuracy.k}/{report.clean_accuracy.n})",
         "",
         "Perturbed accuracy is measured on each example's first draw; delta is clean minus perturbed accuracy "
-        "with a paired (Newcombe) 95% interval; robust ratio is the fraction of examples that no draw flipped "
+        "with a paired (Tango score) 95% interval; robust ratio is the fraction of examples that no draw flipped "
         "(clean mistakes count as not robust), with Clopper-Pearson 95% intervals.",
         "",
         "| " + " | ".join(SUMMARY_HEADER) + " |",

@@ -130,6 +130,12 @@ class EvalReport:
     label_names: list[str] | None = None
     resumed_examples: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    records: list[dict] = field(default_factory=list, repr=False)  # per example, as in examples.jsonl
+
+    def fragile(self, spec: str, count: int = 10) -> list[dict]:
+        """The ``count`` clean-right examples that flipped soonest under ``spec``."""
+        flipped = [r for r in self.records if (r["first_flip"].get(spec) or 0) > 0]
+        return sorted(flipped, key=lambda r: r["first_flip"][spec])[:count]
 
     def __getitem__(self, spec: str) -> PerturbationResult:
         for p in self.perturbations:
@@ -198,4 +204,5 @@ def build_eval_report(
         label_names=list(label_names) if label_names is not None else None,
         resumed_examples=resumed_examples,
         extra=dict(extra or {}),
+        records=list(records),
     )

@@ -2,8 +2,9 @@
 
 * :func:`rate` — a proportion with its exact (Clopper-Pearson) two-sided interval.
 * :func:`paired_delta` — the difference of two accuracies measured on the same examples,
-  with Newcombe's hybrid score interval for paired proportions (Newcombe 1998, method 10),
-  which accounts for the pairing and stays inside [-1, 1] even at 0 or n.
+  with Tango's score interval for paired proportions (Tango 1998, Stat. Med. 17:891-908):
+  it accounts for the pairing, stays inside [-1, 1], and unlike the Wald or Newcombe
+  hybrid intervals never collapses to a point when no pair is discordant.
 * :func:`clopper_pearson_lower` / :func:`clopper_pearson_upper` — one-sided exact bounds,
   for certificates.
 """
@@ -14,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from scipy import stats
+from scipy import optimize, stats
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,6 @@ def clopper_pearson_upper(k: int, n: int, alpha: float) -> float:
     return float(stats.beta.ppf(1 - alpha, k + 1, n - k))
 
 
-def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
 @dataclass(frozen=True)
 class PairedDelta:
     """``first - second`` accuracy on the same ``n`` examples, with its interval."""
@@ -71,23 +67,43 @@ class PairedDelta:
     only_second: int
 
 
+def _tango_statistic(b: int, c: int, n: int, delta: float) -> float:
+    """Tango's score statistic for H0: p(first) - p(second) = delta.
+
+    ``b``/``c`` are the discordant counts (right only in the first / only in the second).
+    Under the constraint p_b - p_c = delta the restricted MLE of p_c solves
+    2n q^2 + W q - c delta (1 - delta) = 0 with W = -b - c + (2n - b + c) delta, and
+    Var(b - c) = n (2 q + delta (1 - delta)).
+    """
+    w = -b - c + (2 * n - b + c) * delta
+    q = (-w + math.sqrt(max(0.0, w * w + 8 * n * c * delta * (1 - delta)))) / (4 * n)
+    var = n * (2 * q + delta * (1 - delta))
+    diff = b - c - n * delta
+    if var <= 0:
+        return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return diff / math.sqrt(var)
+
+
 def paired_delta(first: Sequence[bool], second: Sequence[bool], level: float = 0.95) -> PairedDelta:
-    """Difference of two paired accuracies with Newcombe's method-10 interval."""
+    """Difference of two paired accuracies with Tango's score interval."""
     if len(first) != len(second):
         raise ValueError("paired outcomes must have the same length")
     n = len(first)
-    a = sum(1 for x, y in zip(first, second) if x and y)
     b = sum(1 for x, y in zip(first, second) if x and not y)
     c = sum(1 for x, y in zip(first, second) if not x and y)
-    d = n - a - b - c
     if n == 0:
         return PairedDelta(None, None, 0, 0, 0)
-    p1, p2 = (a + b) / n, (a + c) / n
-    delta = p1 - p2
-    l1, u1 = _wilson(a + b, n, level)
-    l2, u2 = _wilson(a + c, n, level)
-    denom = (a + b) * (c + d) * (a + c) * (b + d)
-    phi = 0.0 if denom == 0 else (a * d - b * c) / math.sqrt(denom)
-    lo = delta - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
-    hi = delta + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    delta = (b - c) / n
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    eps = 1e-12
+
+    def bound(end: float, target: float) -> float:
+        # the statistic decreases in delta: find where it crosses `target` between delta and end
+        f = lambda d: _tango_statistic(b, c, n, d) - target  # noqa: E731
+        if f(end) * f(delta) > 0 or f(end) == 0:
+            return end
+        return float(optimize.brentq(f, min(delta, end), max(delta, end), xtol=1e-12))
+
+    lo = bound(-1 + eps, z) if delta > -1 else -1.0
+    hi = bound(1 - eps, -z) if delta < 1 else 1.0
     return PairedDelta(delta, (max(-1.0, lo), min(1.0, hi)), n, b, c)

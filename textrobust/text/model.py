@@ -89,15 +89,16 @@ def label_mapping(model_names: Sequence[str], dataset_names: Sequence[str] | Non
     return np.array([by_name[str(n).lower()] for n in model_names])
 
 
-def resolve_model_name(model: str, dataset: str | None) -> str:
-    """A Hub id or path for ``model``, expanding aliases such as ``bert-base`` (+ dataset)."""
+def resolve_model_name(model: str, dataset: str | None, dataset_name: str | None = None) -> str:
+    """A Hub id or path for ``model``, expanding aliases such as ``bert-base`` for a dataset alias."""
     aliases = {a for a, _ in MODEL_ALIASES}
     if model in aliases and not os.path.exists(model):
         hit = MODEL_ALIASES.get((model, dataset or ""))
         if hit is None:
             known = ", ".join(d for a, d in MODEL_ALIASES if a == model)
             raise UserError(
-                f"model alias {model!r} is defined for datasets {known}; for {dataset!r} pass a Hub id or a model directory"
+                f"model alias {model!r} picks a checkpoint for the dataset aliases {known}; "
+                f"with dataset {dataset_name or dataset!r} pass a Hub id or a model directory with --model"
             )
         return hit
     return model
@@ -212,12 +213,13 @@ def text_classifier(
     device: str | None = None,
     dtype: str | None = None,
     dataset_alias: str | None = None,
+    dataset_name: str | None = None,
 ) -> TextClassifier:
     """A :class:`TextClassifier` from a model object or name, checked against the dataset's labels."""
     if isinstance(model, (str, os.PathLike)):
         dev = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, dev)
-        name = resolve_model_name(str(model), dataset_alias)
+        name = resolve_model_name(str(model), dataset_alias, dataset_name)
         loaded, loaded_tokenizer = load_model(name, dev, torch_dtype)
         tokenizer = tokenizer or loaded_tokenizer
         model = loaded

@@ -1,0 +1,132 @@
+"""Benchmark `textrobust eval` against the paper's procedure and the raw-forward floor, in ONE run.
+
+(a) our engine: continuous batching, early exit, per-example deduplication, length-sorted batches;
+(b) the paper's procedure: every example perturbed and classified at every one of max_steps
+    steps, batches of 50 in dataset order, no early exit (same seeded draws, so the first flips
+    must agree with (a) — checked);
+(c) the raw-forward floor: exactly the batches (a) sent to the model, pre-tokenized, timed
+    forward passes only.
+
+Prints examples/s, model calls and the ratios b/a (target >= 3) and a/c (target <= 1.3).
+
+    HF_HUB_OFFLINE=1 python scripts/bench_eval.py --limit 200 --max-steps 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, shared_dir, timer  # noqa: E402
+
+
+def main() -> None:
+    shared = shared_dir()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(shared / "models/minilm-l6-sst2"))
+    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
+    ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
+    ap.add_argument("--limit", type=int, default=200)
+    ap.add_argument("--max-steps", type=int, default=50)
+    ap.add_argument("--perturb", action="append", default=None)
+    ap.add_argument("--batch-size", type=int, default=64, help="our engine's batch size")
+    ap.add_argument("--paper-batch-size", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--dtype", default=None)
+    ap.add_argument("--json", default=None, help="write the figures here")
+    args = ap.parse_args()
+    specs = args.perturb or ["delete:p=0.1", "synonym:p=0.2", "typo:p=0.1"]
+
+    import torch
+
+    import textrobust
+    from textrobust.core.random import draw_key, generator, stream_prefix
+    from textrobust.evaluation import build_perturbations
+    from textrobust.text.data import load_text_examples
+    from textrobust.text.model import text_classifier
+    from textrobust.text.synonyms import resolve
+
+    data = load_text_examples(args.dataset, limit=args.limit, seed=args.seed)
+    clf = text_classifier(args.model, dataset_label_names=data.label_names, device=args.device, dtype=args.dtype)
+    model, tokenizer = clf.model, clf.tokenizer
+    perturbations = build_perturbations(specs, "text", {}, {"synonyms": lambda: resolve(args.synonyms)})
+    n, steps = len(data), args.max_steps
+    out: dict = {"machine": machine(), "n_examples": n, "max_steps": steps, "perturbations": specs}
+
+    # warm-up so that no measurement pays for lazy initialisation
+    clf(data.texts[:8])
+
+    # (a) our engine, recording every batch it sends to the model for (c)
+    recorded: list[dict] = []
+
+    def record(module, args_, kwargs):
+        recorded.append({k: v.detach().clone() for k, v in kwargs.items() if isinstance(v, torch.Tensor)})
+
+    hook = model.register_forward_pre_hook(record, with_kwargs=True)
+    with timer(out, "ours_s"):
+        report = textrobust.evaluate(
+            model, tokenizer, args.dataset, specs, max_steps=steps, seed=args.seed, batch_size=args.batch_size,
+            limit=args.limit, synonyms=args.synonyms, device=args.device,
+        )  # fmt: skip
+    hook.remove()
+    ours_calls = sum(int(b["input_ids"].shape[0]) for b in recorded)
+    assert ours_calls == report.model_calls
+
+    # (b) the paper's procedure: every example at every step, batches in dataset order, no early exit
+    with timer(out, "paper_s"):
+        clean = []
+        for i in range(0, n, args.paper_batch_size):
+            clean.extend(clf(data.texts[i : i + args.paper_batch_size]).tolist())
+        paper_flips = {p.spec.canonical: [None] * n for p in perturbations}
+        for p in perturbations:
+            prefixes = [stream_prefix(args.seed, i, p.spec.canonical) for i in data.ids]
+            for k in range(1, steps + 1):
+                for start in range(0, n, args.paper_batch_size):
+                    idx = range(start, min(n, start + args.paper_batch_size))
+                    texts = [p.perturb(data.texts[j], generator(draw_key(prefixes[j], k))) for j in idx]
+                    for j, pred in zip(idx, clf(texts).tolist()):
+                        if paper_flips[p.spec.canonical][j] is None and pred != data.labels[j]:
+                            paper_flips[p.spec.canonical][j] = k
+        for j in range(n):
+            if clean[j] != data.labels[j]:
+                for flips in paper_flips.values():
+                    flips[j] = 0
+    paper_calls = n + n * steps * len(perturbations)
+
+    # (c) the raw-forward floor: the same batches as (a), pre-tokenized, forward passes only
+    with timer(out, "floor_s"):
+        with torch.inference_mode():
+            for batch in recorded:
+                model(**batch)
+
+    ours = {p.spec: p.rpr for p in report.perturbations}
+    by_index = {r["index"]: r for r in report.records}
+    agree = all(by_index[i]["first_flip"][s] == paper_flips[s][j] for s in ours for j, i in enumerate(data.ids))
+    out.update(
+        ours_calls=ours_calls,
+        paper_calls=paper_calls,
+        floor_calls=ours_calls,
+        ours_examples_per_s=n / out["ours_s"],
+        paper_examples_per_s=n / out["paper_s"],
+        ratio_paper_over_ours=out["paper_s"] / out["ours_s"],
+        ratio_ours_over_floor=out["ours_s"] / out["floor_s"],
+        robust_ratios={s: ours[s].robust.value for s in ours},
+        first_flips_agree=agree,
+    )
+    print(f"machine: {out['machine']}")
+    print(f"{n} examples x {len(specs)} perturbations, max_steps {steps}")
+    print(f"{'':28}{'seconds':>10}{'examples/s':>12}{'model calls':>14}")
+    for name, key, calls in [("(a) textrobust engine", "ours", ours_calls), ("(b) paper procedure", "paper", paper_calls), ("(c) raw-forward floor", "floor", ours_calls)]:
+        print(f"{name:28}{out[key + '_s']:>10.1f}{n / out[key + '_s']:>12.2f}{calls:>14}")
+    print(f"b/a = {out['ratio_paper_over_ours']:.2f} (target >= 3)   a/c = {out['ratio_ours_over_floor']:.2f} (target <= 1.3)")
+    print(f"every first_flip agrees between (a) and (b): {agree}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

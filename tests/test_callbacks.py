@@ -1,0 +1,195 @@
+"""RobustnessCallback inside a real Hugging Face Trainer (tiny keyword-vote BERT, CPU)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import TINY_VOCAB, keyword_vote
+
+SPEC = "delete:p=0.1"
+METRIC = f"eval_robust/{SPEC}/robust_ratio"
+
+
+def _texts(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    words = TINY_VOCAB[5:]
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(1, 10))) for _ in range(n)]
+
+
+@pytest.fixture()
+def parts(keyword_model):
+    import datasets
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(keyword_model)
+    model = AutoModelForSequenceClassification.from_pretrained(keyword_model)
+    eval_texts = _texts(40, seed=1)
+    raw_eval = datasets.Dataset.from_dict({"text": eval_texts, "label": [keyword_vote(t) for t in eval_texts]})
+    train_texts = _texts(64, seed=2)
+    rng = random.Random(3)  # labels unrelated to the words: training moves the model's robustness around
+    raw_train = datasets.Dataset.from_dict({"text": train_texts, "label": [rng.randint(0, 1) for _ in train_texts]})
+
+    def tokenize(ds):
+        return ds.map(lambda b: tokenizer(b["text"], truncation=True), batched=True, remove_columns=["text"])
+
+    return model, tokenizer, raw_eval, tokenize(raw_train), tokenize(raw_eval)
+
+
+def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_path):
+    import textrobust
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    from textrobust.callbacks import RobustnessCallback
+
+    model, tokenizer, raw_eval, train, tokenized_eval = parts
+
+    class Reporter(TrainerCallback):
+        """Stands for TensorBoard / W&B: sees what on_log sees, and what later on_evaluate callbacks see."""
+
+        def __init__(self):
+            self.logs, self.evaluations = [], []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            self.logs.append(dict(logs))
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            self.evaluations.append((kwargs["model"].training, dict(metrics)))
+
+    reporter = Reporter()
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
+        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
+        load_best_model_at_end=True, metric_for_best_model=METRIC, save_only_model=True,
+        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer), callbacks=[reporter],
+    )  # fmt: skip
+    callback = RobustnessCallback(raw_eval, perturbations=[SPEC, "typo:p=0.1"], max_steps=20).attach(trainer)
+    assert trainer.callback_handler.callbacks[0] is callback
+    trainer.train()
+
+    robust = [e for e in trainer.state.log_history if METRIC in e]
+    assert [e["step"] for e in robust] == [2, 4, 6]
+    for entry in robust:
+        for spec in (SPEC, "typo:p=0.1"):
+            acc, delta, ratio = (entry[f"eval_robust/{spec}/{m}"] for m in ("accuracy", "delta", "robust_ratio"))
+            # a robust example is right clean and on draw 1
+            assert 0.0 <= ratio <= min(acc, entry["eval_robust/clean_accuracy"]) <= 1.0
+            assert delta == pytest.approx(entry["eval_robust/clean_accuracy"] - acc)
+            assert entry[f"eval_robust/{spec}/robust_ratio_ci95_low"] <= ratio <= entry[f"eval_robust/{spec}/robust_ratio_ci95_high"]
+        assert entry["eval_robust/n_examples"] == 40
+    # every reporter got the same entries through on_log
+    assert [e[METRIC] for e in reporter.logs if METRIC in e] == [e[METRIC] for e in robust]
+    # callbacks after ours see the metrics in on_evaluate, and the model is back in train mode
+    assert [(training, METRIC in metrics) for training, metrics in reporter.evaluations] == [(True, True)] * 3
+
+    # metric_for_best_model selected on the robust ratio (first maximum wins: np.greater)
+    values = [e[METRIC] for e in robust]
+    assert len(set(values)) > 1, "training should move the robust ratio, or the selection is not tested"
+    best = max(values)
+    best_step = robust[values.index(best)]["step"]
+    assert trainer.state.best_metric == best
+    assert trainer.state.best_global_step == best_step
+    assert trainer.state.best_model_checkpoint.endswith(f"checkpoint-{best_step}")
+    # load_best_model_at_end put that checkpoint's weights back (not the last step's) ...
+    best_weights = AutoModelForSequenceClassification.from_pretrained(trainer.state.best_model_checkpoint).state_dict()
+    last_weights = AutoModelForSequenceClassification.from_pretrained(tmp_path / "run" / "checkpoint-6").state_dict()
+    final = trainer.model.state_dict()
+    assert all(torch.equal(final[k], best_weights[k]) for k in best_weights)
+    assert best_step == 6 or not all(torch.equal(final[k], last_weights[k]) for k in last_weights)
+    # ... and textrobust.evaluate on it gives the logged value: the metric is the engine's RPR
+    report = textrobust.evaluate(trainer.model, tokenizer, raw_eval, [SPEC, "typo:p=0.1"], max_steps=20)
+    assert report[SPEC].rpr.robust.value == best
+
+
+def test_unattached_callback_feeds_metrics_restores_train_mode_and_warns(parts):
+    import textrobust
+    import torch
+    from transformers import TrainerControl, TrainerState
+
+    from textrobust.callbacks import RobustnessCallback, robust_metrics
+
+    model, tokenizer, raw_eval, _, _ = parts
+    callback = RobustnessCallback(raw_eval, perturbations=[SPEC], max_steps=15, limit=30, batch_size=7)
+    model.train()
+    seen_modes = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: seen_modes.append(module.training))
+    metrics = {"eval_loss": 0.5}
+    state = TrainerState()
+    state.global_step = 3
+    with pytest.warns(textrobust.evaluation.TextrobustWarning, match="attach"):
+        callback.on_evaluate(None, state, TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
+    hook.remove()
+    assert seen_modes and not any(seen_modes)  # classified in eval mode
+    assert model.training  # and handed back in train mode
+    # the same numbers as textrobust.evaluate on the same examples: one engine, one wiring
+    report = textrobust.evaluate(model, tokenizer, raw_eval, [SPEC], max_steps=15, limit=30, batch_size=64)
+    expected = robust_metrics(report)
+    assert set(metrics) == set(expected) | {"eval_loss"}
+    for key in expected:
+        if key not in ("eval_robust/seconds", "eval_robust/model_calls"):
+            assert metrics[key] == expected[key], key
+    assert metrics["eval_robust/n_examples"] == 30
+    # a second on_evaluate at the same step with the same weights (several eval sets) reuses the result
+    again: dict = {}
+    callback.on_evaluate(None, state, TrainerControl(), metrics=again, model=model, processing_class=tokenizer)
+    assert again == {k: v for k, v in metrics.items() if k != "eval_loss"}
+    # other weights at the same step (the best checkpoint loaded at the end) are evaluated again
+    with torch.no_grad():
+        model.classifier.weight.neg_()  # the keyword vote turned around
+    flipped: dict = {}
+    callback.on_evaluate(None, state, TrainerControl(), metrics=flipped, model=model, processing_class=tokenizer)
+    # it now gets right only the ties (label 0 from the bias), where it was right everywhere
+    assert metrics["eval_robust/clean_accuracy"] == 1.0
+    ties = [keyword_vote(t) == 0 and keyword_vote(t, ties_to=1) == 1 for t in raw_eval["text"][:30]]
+    assert flipped["eval_robust/clean_accuracy"] == pytest.approx(sum(ties) / 30)
+
+
+def test_certify_hook_passes_options_and_names_metrics(parts, monkeypatch):
+    import textrobust
+    from transformers import TrainerControl, TrainerState
+
+    from textrobust.callbacks import RobustnessCallback
+    from textrobust.errors import UserError
+
+    model, tokenizer, raw_eval, _, _ = parts
+    with pytest.raises(UserError, match="p_del"):
+        RobustnessCallback(raw_eval, certify={"n": 10})
+    with pytest.raises(UserError, match=r"\(0, 1\)"):
+        RobustnessCallback(raw_eval, certify={"p_del": 1.0})
+
+    calls = []
+
+    class FakeCertifyReport:  # the report.json fields of `textrobust certify` (issue 3)
+        def to_json(self):
+            return {"p_del": 0.9, "certified_accuracy": {"0": 0.75, "1": 0.5, "10": 0.0}, "smoothed_accuracy": 0.8,
+                    "abstain_rate": 0.05}  # fmt: skip
+
+    def fake_certify(model_, tokenizer_, dataset, **options):
+        calls.append((model_, tokenizer_, dataset, options))
+        return FakeCertifyReport()
+
+    monkeypatch.setattr(textrobust, "certify", fake_certify, raising=False)
+    callback = RobustnessCallback(raw_eval, [SPEC], max_steps=5, limit=8, seed=4, certify={"p_del": 0.9, "n": 100})
+    metrics: dict = {}
+    with pytest.warns(textrobust.evaluation.TextrobustWarning):  # not attached: no reporter
+        callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
+    ((m, t, d, options),) = calls
+    assert m is model and t is tokenizer and d is raw_eval
+    assert options["p_del"] == 0.9 and options["n"] == 100 and options["limit"] == 8 and options["seed"] == 4
+    group = "eval_robust/certify:p_del=0.9"
+    assert metrics[f"{group}/certified_accuracy@0"] == 0.75
+    assert metrics[f"{group}/certified_accuracy@10"] == 0.0
+    assert metrics[f"{group}/smoothed_accuracy"] == 0.8 and metrics[f"{group}/abstain_rate"] == 0.05
+    assert METRIC in metrics

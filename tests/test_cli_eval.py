@@ -1,0 +1,154 @@
+"""`textrobust eval` end to end on a tiny model: outputs, determinism, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, make_tiny_classifier
+from textrobust.cli import main
+
+PERTURB = ["--perturb", "delete:p=0.3", "--perturb", "typo:p=0.3", "--perturb", "swap:p=0.3"]
+
+
+def run_eval(model, data, out, *extra):
+    return main(["eval", "--model", str(model), "--dataset", str(data), "--output", str(out), "--no-progress", *PERTURB, *extra])
+
+
+def test_eval_writes_every_output(tiny_model, tiny_dataset, tmp_path, capsys):
+    assert run_eval(tiny_model, tiny_dataset, tmp_path, "--max-steps", "20") == 0
+    shown = capsys.readouterr().out
+    assert "clean accuracy" in shown and "delete:p=0.3" in shown
+    for name in ["report.json", "report.md", "examples.jsonl", "survival.png", "per_class.png", "run.json"]:
+        assert (tmp_path / name).stat().st_size > 0, name
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["n_examples"] == 120 and [p["spec"] for p in report["perturbations"]] == ["delete:p=0.3", "typo:p=0.3", "swap:p=0.3"]
+    p = report["perturbations"][0]
+    assert len(p["rpr"]["survival"]) == 20 and p["rpr"]["survival"][-1] == p["rpr"]["robust_ratio"]
+    assert p["delta"] == pytest.approx(report["clean_accuracy"] - p["accuracy"])
+    lines = [json.loads(l) for l in (tmp_path / "examples.jsonl").read_text().splitlines()]
+    assert [l["index"] for l in lines] == list(range(120))
+    for line in lines:
+        for spec, ff in line["first_flip"].items():
+            assert ff is None or 0 <= ff <= 20
+            assert (line["flipped_text"][spec] is not None) == bool(ff)
+    assert any(l["first_flip"]["delete:p=0.3"] for l in lines)  # the tiny model does flip
+    # report.json agrees with the per-example lines
+    robust = sum(l["first_flip"]["delete:p=0.3"] is None for l in lines) / 120
+    assert p["rpr"]["robust_ratio"] == pytest.approx(robust)
+
+
+def test_first_flips_do_not_depend_on_batch_size(tiny_model, tiny_dataset, tmp_path):
+    files = []
+    for bs in ["1", "7", "256"]:
+        out = tmp_path / bs
+        assert run_eval(tiny_model, tiny_dataset, out, "--max-steps", "10", "--batch-size", bs, "--limit", "40") == 0
+        files.append((out / "examples.jsonl").read_bytes())
+    assert files[0] == files[1] == files[2]
+
+
+def test_empty_and_whitespace_texts_are_evaluated(tiny_model, tmp_path):
+    data = tmp_path / "empty.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(["", "   ", "good", " bad  movie "])))
+    assert run_eval(tiny_model, data, tmp_path / "out", "--max-steps", "5") == 0
+    lines = [json.loads(l) for l in (tmp_path / "out/examples.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and all(l["clean_prediction"] in (0, 1) for l in lines)
+
+
+@pytest.fixture(scope="module")
+def three_label_model(tmp_path_factory):
+    return make_tiny_classifier(tmp_path_factory.mktemp("tiny3"), num_labels=3)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "./no/such/model"], "model path not found"),
+        (["--dataset", "./no/such/data"], "dataset path not found"),
+        (["--text-column", "body"], "no text column 'body'"),
+        (["--perturb", "shuffle"], "unknown text perturbation 'shuffle'"),
+        (["--perturb", "delete:q=1"], "unknown key 'q'"),
+        (["--perturb", "delete:p=1.5"], "p must be a number in [0, 1]"),
+        (["--limit", "0"], "--limit must be at least 1"),
+        (["--max-steps", "0"], "--max-steps must be at least 1"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--limit", "abc"], "Invalid value for '--limit'"),
+        (["--no-such-option"], "No such option"),
+        (["--perturb", "synonym:p=0.1", "--synonyms", "./missing.json"], "synonyms file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tiny_model, tiny_dataset, tmp_path, capsys, args, message):
+    base = {"--model": str(tiny_model), "--dataset": str(tiny_dataset)}
+    for key in list(base):
+        if key in args:
+            base.pop(key)
+    if "--perturb" not in args:
+        base["--perturb"] = "delete:p=0.1"
+    argv = ["eval", *[x for kv in base.items() for x in kv], "--no-progress", "--max-steps", "2", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1, err
+
+
+def test_label_count_mismatch_and_empty_dataset(three_label_model, tiny_model, shared, tmp_path, capsys):
+    assert main(["eval", "--model", str(three_label_model), "--dataset", str(shared / "data/sst2"), "--limit", "3", "--no-progress"]) == 2
+    assert "model has 3 labels" in capsys.readouterr().err
+    (tmp_path / "e.csv").write_text("text,label\n")
+    assert main(["eval", "--model", str(tiny_model), "--dataset", str(tmp_path / "e.csv"), "--no-progress"]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_existing_output_needs_resume_or_overwrite(tiny_model, tiny_dataset, tmp_path, capsys):
+    assert run_eval(tiny_model, tiny_dataset, tmp_path, "--max-steps", "2", "--limit", "5") == 0
+    assert run_eval(tiny_model, tiny_dataset, tmp_path, "--max-steps", "2", "--limit", "5") == 2
+    assert "--resume" in capsys.readouterr().err
+    assert run_eval(tiny_model, tiny_dataset, tmp_path, "--max-steps", "3", "--limit", "5", "--resume") == 2
+    assert "max_steps: 2 -> 3" in capsys.readouterr().err
+    assert run_eval(tiny_model, tiny_dataset, tmp_path, "--max-steps", "2", "--limit", "5", "--resume") == 0
+
+
+def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tiny_model, tmp_path):
+    data = tmp_path / "many.jsonl"
+    words = "good bad movie film plot fun dull best worst story actor love hate".split()
+    data.write_text("".join(json.dumps({"text": " ".join(words[(i + j) % 13] for j in range(3 + i % 9)), "label": i % 2}) + "\n" for i in range(300)))
+    args = ["--model", str(tiny_model), "--dataset", str(data), "--max-steps", "100", "--batch-size", "16", "--no-progress",
+            "--perturb", "delete:p=0.05", "--perturb", "typo:p=0.05"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "textrobust", "eval", *args, "--output", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    examples = killed / "examples.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if examples.exists() and len(examples.read_bytes().splitlines()) >= 30:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(examples.read_bytes().splitlines())
+    assert 30 <= partial < 300
+    assert main(["eval", *args, "--output", str(killed), "--resume"]) == 0
+    assert main(["eval", *args, "--output", str(tmp_path / "whole")]) == 0
+    resumed = examples.read_bytes()
+    assert resumed == (tmp_path / "whole/examples.jsonl").read_bytes()
+    assert len(resumed.splitlines()) == 300
+    report = json.loads((killed / "report.json").read_text())
+    assert report["resumed_examples"] >= partial - 1 and report["n_examples"] == 300
+    whole = json.loads((tmp_path / "whole/report.json").read_text())
+    for a, b in zip(report["perturbations"], whole["perturbations"]):
+        assert a == b
+
+
+def test_console_script_error_has_no_traceback(tmp_path, tiny_dataset):
+    proc = subprocess.run([sys.executable, "-m", "textrobust", "eval", "--model", str(tmp_path / "nope"), "--dataset", str(tiny_dataset), "--perturb", "delete"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: model path not found: {str(tmp_path / 'nope')!r}"]

@@ -1,0 +1,143 @@
+"""`textrobust eval` under `accelerate launch` and `torchrun`: two CPU processes (gloo), one writer.
+
+Each launch starts two Python processes on the machine's CPUs; they split the examples and
+the main one gathers and writes. The results must be byte-identical to one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SPECS = ["delete:p=0.1", "typo:p=0.1"]
+MAX_STEPS = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(
+    launcher: str, args: list[str], timeout: float = 180, target: tuple[str, ...] = ("-m", "textrobust")
+) -> subprocess.CompletedProcess:
+    """Run ``python TARGET ARGS`` (default ``-m textrobust``) in two processes under ``launcher``
+    (``accelerate`` or ``torchrun``)."""
+    port = str(_free_port())  # other test runs on this machine may hold the default port
+    if launcher == "accelerate":
+        command = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
+                   "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                   "--main_process_port", port]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
+    return subprocess.run(
+        command + [*target, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _eval_args(model: Path, data: Path, output: Path, *extra: str) -> list[str]:
+    perturb = [x for spec in SPECS for x in ("--perturb", spec)]
+    return ["eval", "--model", str(model), "--dataset", str(data), *perturb, "--max-steps", str(MAX_STEPS),
+            "--no-progress", "--output", str(output), *extra]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reference(keyword_model, tiny_dataset, tmp_path_factory) -> Path:
+    """The single-process run (Python API, default batch size)."""
+    import textrobust
+
+    out = tmp_path_factory.mktemp("single") / "out"
+    report = textrobust.evaluate(str(keyword_model), None, str(tiny_dataset), SPECS, max_steps=MAX_STEPS, output_dir=out)
+    assert all(report[spec].rpr.n_flipped > 0 for spec in SPECS), "the model must flip some examples, or the comparison proves little"
+    return out
+
+
+def _report(directory: Path) -> dict:
+    """report.json without what may differ: time, process count, resumed examples and model calls
+    (draws asked for speculatively past a first flip depend on how many jobs share a round)."""
+    report = json.loads((directory / "report.json").read_text())
+    return {k: v for k, v in report.items() if k not in ("seconds", "processes", "resumed_examples", "model_calls")}
+
+
+def test_accelerate_launch_two_processes_equals_one_process(reference, keyword_model, tiny_dataset, tmp_path):
+    out = tmp_path / "out"
+    done = _launch("accelerate", _eval_args(keyword_model, tiny_dataset, out, "--batch-size", "7"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "examples.jsonl").read_bytes() == (reference / "examples.jsonl").read_bytes()
+    assert json.loads((out / "report.json").read_text())["processes"] == 2
+    assert _report(out) == _report(reference)
+    assert "Traceback" not in done.stderr
+    assert done.stdout.count("clean accuracy") == 1  # the summary is printed by the main process only
+
+
+def test_torchrun_resumes_a_cut_run_in_two_processes(reference, keyword_model, tiny_dataset, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    lines = (reference / "examples.jsonl").read_bytes().splitlines(keepends=True)
+    # a run killed after 50 examples, in the middle of writing the 51st
+    (out / "examples.jsonl").write_bytes(b"".join(lines[:50]) + lines[50][:17])
+    done = _launch("torchrun", _eval_args(keyword_model, tiny_dataset, out, "--resume"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "examples.jsonl").read_bytes() == (reference / "examples.jsonl").read_bytes()
+    report = json.loads((out / "report.json").read_text())
+    assert report["processes"] == 2 and report["resumed_examples"] == 50
+    assert _report(out) == _report(reference)
+
+
+def test_bad_input_on_the_main_process_only_stops_every_process_with_one_line(reference, keyword_model, tiny_dataset):
+    """Only the main process opens the output directory; when that fails the other must stop too.
+
+    The two processes are started by hand with the environment a launcher gives them (torchrun
+    would SIGTERM the second as soon as the first exits, hiding whether it stopped by itself).
+    """
+    before = (reference / "examples.jsonl").read_bytes()
+    port = str(_free_port())
+    procs = []
+    for rank in range(2):
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=port, WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")  # fmt: skip
+        args = _eval_args(keyword_model, tiny_dataset, reference)  # already holds results, no --resume
+        procs.append(subprocess.Popen([sys.executable, "-m", "textrobust", *args], cwd=ROOT, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+    try:
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+    assert [proc.returncode for proc in procs] == [2, 2], [err[-2000:] for _, err in outputs]
+    (out0, err0), (out1, err1) = outputs
+    assert [line for line in err0.splitlines() if line.startswith("error:")] == [
+        f"error: {reference / 'examples.jsonl'} already holds results; pass --resume to continue that run or "
+        "--overwrite to replace it"
+    ]
+    assert "error:" not in err1 and "Traceback" not in err0 + err1  # printed once, no traceback
+    assert (reference / "examples.jsonl").read_bytes() == before
+
+
+def test_trainer_callback_under_torchrun_runs_on_every_process_and_is_written_once(keyword_model, tmp_path):
+    script = str(Path(__file__).parent / "ddp_trainer_run.py")
+    done = _launch("torchrun", [str(keyword_model), str(tmp_path / "run")], target=(script,))
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = sorted(
+        (json.loads(line[len("RESULT "):]) for line in done.stdout.splitlines() if line.startswith("RESULT ")),
+        key=lambda r: r["rank"],
+    )
+    assert [r["rank"] for r in results] == [0, 1]
+    main, other = results
+    assert main["world_size"] == 2 and main["processes"] == 2  # the Trainer and the callback both ran in 2 processes
+    assert [e["step"] for e in main["robust"]] == [2, 4]
+    assert all(e["eval_robust/n_examples"] == 48 for e in main["robust"])  # every example, split and gathered
+    # both processes hold the same numbers (best-model selection agrees) but only the main one is written
+    assert other["robust"] == main["robust"] and other["best_metric"] == main["best_metric"]
+    assert main["reporter_writes"] == 2 and other["reporter_writes"] == 0
