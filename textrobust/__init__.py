@@ -5,6 +5,7 @@ Public API::
     import textrobust
     report = textrobust.evaluate("path/to/model", dataset="sst2", perturbations=["delete:p=0.1"])
     print(report.to_json())
+    certified = textrobust.certify("path/to/model", dataset="sst2", p_del=0.9)
 
 Heavy imports (torch, transformers, datasets) happen on first use, not on ``import textrobust``.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["evaluate", "EvalReport", "UserError", "__version__"]
+__all__ = ["evaluate", "certify", "EvalReport", "CertifyReport", "UserError", "__version__"]
 
 from textrobust.errors import UserError
 
@@ -24,6 +25,14 @@ def __getattr__(name: str) -> Any:
         from textrobust.evaluation import evaluate
 
         return evaluate
+    if name == "certify":
+        import importlib
+
+        return importlib.import_module("textrobust.certify")  # a callable package: certify.api.certify
+    if name == "CertifyReport":
+        from textrobust.certify.report import CertifyReport
+
+        return CertifyReport
     if name == "EvalReport":
         from textrobust.core.report import EvalReport
 

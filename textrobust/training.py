@@ -41,8 +41,8 @@ class DeletionCollator:
 
     ``level="word"`` (default) needs the raw text under ``text_column`` in each feature (pass
     ``remove_unused_columns=False`` to ``TrainingArguments`` so the ``Trainer`` keeps it);
-    ``level="token"`` works on already tokenized ``input_ids`` and never deletes special
-    tokens. Labels (``labels`` or ``label``) are passed through as ``labels``.
+    ``level="token"`` works on already tokenized ``input_ids`` and never deletes the special
+    tokens the tokenizer adds (``[UNK]`` is deleted like any word). Labels (``labels`` or ``label``) are passed through as ``labels``.
     ``p_del = 0`` gives plain dynamic padding.
     """
 
@@ -70,7 +70,9 @@ class DeletionCollator:
             texts = [delete_words_torch(str(f[self.text_column] or ""), self.p_del, self.generator) for f in features]
             batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         else:
-            special = set(self.tokenizer.all_special_ids)
+            # the tokens the tokenizer adds ([CLS], [SEP], [PAD]) stay; [UNK] stands for a word and
+            # is deleted like any other token, as certification at the token level does
+            special = set(self.tokenizer.all_special_ids) - {self.tokenizer.unk_token_id}
             rows = [{"input_ids": delete_tokens_torch(f["input_ids"], self.p_del, special, self.generator)} for f in features]
             batch = self.tokenizer.pad(rows, padding=True, return_tensors="pt")
         batch = dict(batch)

@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 # Commands register themselves on `app` when imported.
-from textrobust.cli import eval_cmd  # noqa: E402,F401
+from textrobust.cli import certify_cmd, eval_cmd  # noqa: E402,F401
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -8,33 +8,49 @@ from typing import List, Optional
 import typer
 
 from textrobust.cli import app
-from textrobust.cli.common import print_eval_summary
+from textrobust.cli.common import (
+    BatchSize,
+    Config,
+    Dataset,
+    Device,
+    Dtype,
+    LabelColumn,
+    Limit,
+    Model,
+    Overwrite,
+    Progress,
+    Resume,
+    Shuffle,
+    Split,
+    TextColumn,
+    print_eval_summary,
+)
 
 
 @app.command("eval")
 def eval_command(
-    model: str = typer.Option("bert-base", help="Hub id, local directory, or alias (bert-base)."),
-    dataset: str = typer.Option("sst2", help="Hub id, local directory or data file, or alias (sst2, ag_news, imdb)."),
-    config: Optional[str] = typer.Option(None, help="Dataset configuration (Hub datasets)."),
-    split: Optional[str] = typer.Option(None, help="Split to evaluate [default: validation, else test]."),
-    text_column: Optional[str] = typer.Option(None, help="Column holding the text [default: detected]."),
-    label_column: Optional[str] = typer.Option(None, help="Column holding the label [default: detected]."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate the first N examples (after --shuffle)."),
-    shuffle: bool = typer.Option(False, help="Shuffle (seeded by --seed) before --limit."),
+    model: Model = "bert-base",
+    dataset: Dataset = "sst2",
+    config: Config = None,
+    split: Split = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    limit: Limit = None,
+    shuffle: Shuffle = False,
     perturb: Optional[List[str]] = typer.Option(
         None, "--perturb", help="Perturbation spec NAME[:key=value,...]; repeat for several. "
         "[default: delete:p=0.1, synonym:p=0.1, typo:p=0.05]",
     ),
     max_steps: int = typer.Option(250, help="Draws per example and perturbation (the paper's MAX_STEPS)."),
-    batch_size: int = typer.Option(64, help="Inputs per model call."),
+    batch_size: BatchSize = 64,
     seed: int = typer.Option(0, help="Seed for every perturbation draw."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:N or mps [default: auto]."),
-    dtype: Optional[str] = typer.Option(None, help="fp32, bf16 or fp16 (bf16/fp16 on GPU)."),
+    device: Device = None,
+    dtype: Dtype = None,
     synonyms: Optional[Path] = typer.Option(None, help="JSON file {lemma: [synonyms]} [default: $TEXTROBUST_SYNONYMS, else NLTK WordNet]."),
     output: Optional[Path] = typer.Option(None, help="Directory for report.json, report.md, figures and examples.jsonl."),
-    resume: bool = typer.Option(False, help="Continue a stopped run in --output."),
-    overwrite: bool = typer.Option(False, help="Replace earlier results in --output."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    resume: Resume = False,
+    overwrite: Overwrite = False,
+    progress: Progress = True,
 ) -> None:
     """Randomized Perturbation Robustness of a text classifier."""
     from textrobust.core.distributed import process_group

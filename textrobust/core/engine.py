@@ -48,7 +48,12 @@ Query = Draw | Given
 
 
 class Job(Protocol):
-    """One example's work. The engine calls ``queries`` then ``receive`` until ``done``."""
+    """One example's work. The engine calls ``queries`` then ``receive`` until ``done``.
+
+    Optional: a job with an integer attribute ``model_calls`` has it increased by the number of
+    its inputs the engine sent to the model (after deduplication), so per-example costs can be
+    reported; with deduplication on, that is the number of distinct keys the job asked for.
+    """
 
     source: Any  # the clean input that Draw queries perturb
 
@@ -152,6 +157,7 @@ class Engine:
         for job, queries in asked:
             cache = caches[id(job)]
             first_seen: dict[Hashable, int] = {}
+            fresh = len(to_run)
             for _ in queries:
                 if keys is None:
                     to_run.append(pos)
@@ -165,6 +171,8 @@ class Engine:
                         first_seen[k] = pos
                         to_run.append(pos)
                 pos += 1
+            if isinstance(getattr(job, "model_calls", None), int):
+                job.model_calls += len(to_run) - fresh
         self.stats.queries += len(inputs)
         self.stats.model_calls += len(to_run)
         if self.size is not None:

@@ -26,14 +26,36 @@ def plot_survival(curves: Mapping[str, Sequence[float]], path: str | Path, *, ti
         ax.plot(range(1, len(curve) + 1), curve, label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
     ax.set_xlabel("perturbation draws (max_steps)")
     ax.set_ylabel("fraction still robust")
+    return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
+
+
+def _finish(plt, fig, ax, path: str | Path, title: str, legend: bool = True) -> Path:
+    """Shared styling of a rate-against-something plot (y in [0, 1]); save and close it."""
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.set_title(title + (f" (n = {n})" if n else ""))
-    ax.legend(fontsize="small")
+    ax.set_title(title)
+    if legend:
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str | Path, *, title: str = "") -> Path:
+    """Certified accuracy (fraction certified correct with radius >= r) against the radius r,
+    a step curve with 95% intervals per entry of ``curves``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, rates in curves.items():
+        radii = list(rates)
+        values = [rates[r].value or 0.0 for r in radii]
+        lows = [v - (rates[r].ci or (v, v))[0] for r, v in zip(radii, values)]
+        highs = [(rates[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
+        ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
+    ax.set_xlabel("Levenshtein radius r (edits)")
+    ax.set_ylabel("certified accuracy (radius >= r)")
+    return _finish(plt, fig, ax, path, title, legend=bool(curves))
 
 
 def plot_per_class(groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *, title: str = "", ylabel: str = "robust ratio") -> Path:

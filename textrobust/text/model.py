@@ -122,11 +122,24 @@ class TextClassifier:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """Dataset label ids predicted for ``texts`` (one forward pass, padded to the longest)."""
-        import torch
-
         encoded = self.tokenizer(
             list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
+        return self.predict_encoded(encoded)
+
+    def classify_token_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Dataset label ids for token-id sequences without special tokens: the tokenizer's
+        special tokens are put around each, which is truncated to fit, and the batch is padded."""
+        prefix, suffix = special_affixes(self.tokenizer)
+        room = max(0, self.max_length - len(prefix) - len(suffix))
+        rows = [prefix + list(s)[:room] + suffix for s in sequences]
+        encoded = self.tokenizer.pad({"input_ids": rows}, padding=True, return_tensors="pt")
+        return self.predict_encoded(encoded)
+
+    def predict_encoded(self, encoded: Any) -> np.ndarray:
+        """Dataset label ids for a tokenized, padded batch (a mapping of tensors)."""
+        import torch
+
         encoded = {k: v.to(self.device) for k, v in encoded.items()}
         was_training = self.model.training
         self.model.eval()
@@ -141,6 +154,18 @@ class TextClassifier:
     def size(text: str) -> int:
         """Sort key for batching: texts of similar length share a batch."""
         return len(text)
+
+
+def special_affixes(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special token ids the tokenizer puts before and after a single sequence's tokens
+    (BERT: ``[CLS]`` / ``[SEP]``), found by encoding a probe with and without them."""
+    probe = "a"
+    bare = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
+    full = list(tokenizer(probe)["input_ids"])
+    for i in range(len(full) - len(bare) + 1):
+        if full[i : i + len(bare)] == bare:
+            return full[:i], full[i + len(bare) :]
+    return [], []
 
 
 def load_model(name: str, device: Any, dtype: Any) -> tuple[Any, Any]:
