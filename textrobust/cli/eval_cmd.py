@@ -39,14 +39,14 @@ def eval_command(
     shuffle: Shuffle = False,
     perturb: Optional[List[str]] = typer.Option(
         None, "--perturb", help="Perturbation spec NAME[:key=value,...]; repeat for several. "
-        "[default: delete:p=0.1, synonym:p=0.1, typo:p=0.05]",
+        "(default: delete:p=0.1, synonym:p=0.1, typo:p=0.05)",
     ),
     max_steps: int = typer.Option(250, help="Draws per example and perturbation (the paper's MAX_STEPS)."),
     batch_size: BatchSize = 64,
     seed: int = typer.Option(0, help="Seed for every perturbation draw."),
     device: Device = None,
     dtype: Dtype = None,
-    synonyms: Optional[Path] = typer.Option(None, help="JSON file {lemma: [synonyms]} [default: $TEXTROBUST_SYNONYMS, else NLTK WordNet]."),
+    synonyms: Optional[Path] = typer.Option(None, help="JSON object mapping each lemma to a list of synonyms (default: $TEXTROBUST_SYNONYMS, else NLTK WordNet)."),
     output: Optional[Path] = typer.Option(None, help="Directory for report.json, report.md, figures and examples.jsonl."),
     resume: Resume = False,
     overwrite: Overwrite = False,
