@@ -75,3 +75,15 @@ def tiny_dataset(tmp_path_factory) -> Path:
         lines.append(" ".join(rng.choice(words) for _ in range(n)).replace(",", "") + f",{rng.randint(0, 1)}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def torch_single_thread():
+    """One torch thread for the test: tiny models gain nothing from more, and on a busy
+    machine OpenMP threads that wait for each other slow them down many times over."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
