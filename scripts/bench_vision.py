@@ -2,7 +2,7 @@
 paper's perturbation (28 pixels) -- our engine against the paper's procedure, in ONE run.
 
 * ours: ``vision.evaluation.run_rpr`` (the shared engine: batched torch perturbations seeded
-  per draw, continuous batching with early exit, batches of 512);
+  per draw, continuous batching with early exit, batches of 256);
 * paper: the authors' procedure (``noise.py`` + ``check_noise_robustness_multiple_rounds``):
   at every one of the 250 steps EVERY image is perturbed -- numpy, image by image, with the
   authors' per-pixel loop -- and classified in batches of 50, no early exit;
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=250)
     parser.add_argument("--limit", type=int, default=None, help="test images for OUR engine (default: all 10,000)")
     parser.add_argument("--baseline-images", type=int, default=200, help="random test images the baselines run on")
-    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="write the figures as JSON here")

@@ -65,7 +65,7 @@ class Reproduction:
     seed: int = 0
     limit: int | None = None
     recipe: Recipe = Recipe()
-    batch_size: int = 512
+    batch_size: int = 256
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
@@ -192,6 +192,12 @@ class Runner:
     def run(self) -> dict:
         cfg = self.cfg
         started = time.perf_counter()
+        earlier = [p.parent.name for p in (cfg.output / "rpr").glob("*/examples.jsonl") if p.stat().st_size > 0]
+        if earlier and not (cfg.resume or cfg.overwrite):
+            raise UserError(
+                f"{cfg.output} already holds results ({', '.join(sorted(earlier))}); pass --resume to continue "
+                "that run or --overwrite to replace it"
+            )
         cfg.output.mkdir(parents=True, exist_ok=True)
         everything = np.arange(len(self.train))
         models: dict[str, ImageClassifier] = {}
@@ -359,7 +365,7 @@ def reproduce(
     seed: int = 0,
     limit: int | None = None,
     epochs: int = 30,
-    batch_size: int = 512,
+    batch_size: int = 256,
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
