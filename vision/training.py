@@ -4,9 +4,8 @@ Adam (lr 1e-3, Keras' epsilon 1e-7), batch 128, up to 30 epochs, cross-entropy p
 L2 kernel regulariser (``l2 * sum(w^2)`` over every conv and dense kernel; biases and
 BatchNorm are not regularised), early stopping on the validation loss (a seeded 10% of the
 training images held out). The paper does not give the patience; we stop after 5 epochs
-without improvement and keep the best epoch's weights. (The validation loss of this tiny
-network is noisy: with patience 3 the paper's CNN stopped at epoch 7 at 97.4% test accuracy,
-with patience 5 it trains to epoch 29-30 and reaches about 98.3%.)
+without improvement (the validation loss of the paper's tiny CNN is noisy) and keep the best
+epoch's weights.
 """
 
 from __future__ import annotations
