@@ -146,3 +146,15 @@ def keyword_vote(text: str, ties_to: int = 0) -> int:
 def keyword_model(tmp_path_factory) -> Path:
     """A tiny BERT that predicts by keyword vote (see :func:`make_keyword_classifier`)."""
     return make_keyword_classifier(tmp_path_factory.mktemp("keyword-bert"))
+
+
+@pytest.fixture
+def torch_single_thread():
+    """One torch thread for the test: tiny models gain nothing from more, and on a busy
+    machine OpenMP threads that wait for each other slow them down many times over."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -59,11 +59,14 @@ def main(model_dir: str, output_dir: str) -> None:
     robust = [
         {k: e[k] for k in ("step", METRIC, "eval_robust/n_examples")} for e in trainer.state.log_history if METRIC in e
     ]
-    print("RESULT " + json.dumps({
+    result = {
         "rank": int(os.environ["RANK"]), "world_size": args.world_size, "robust": robust,
         "reporter_writes": MainProcessReporter.writes, "best_metric": trainer.state.best_metric,
         "processes": callback.last_report.extra["processes"],
-    }), flush=True)  # fmt: skip
+    }  # fmt: skip
+    # one file per process: two processes printing to one pipe can interleave their lines
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    Path(output_dir, f"result-rank{result['rank']}.json").write_text(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,18 @@
 import pytest
 
 import textrobust.text  # noqa: F401  (registers text perturbations)
+from textrobust.core import perturbation
 from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, build, parse_spec, register
 from textrobust.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def restore_registry():
+    """Perturbations registered by a test here are gone after it, so other tests see the real set."""
+    saved = dict(perturbation._REGISTRY)
+    yield
+    perturbation._REGISTRY.clear()
+    perturbation._REGISTRY.update(saved)
 
 
 def test_canonical_form_fills_defaults_and_normalises_numbers():

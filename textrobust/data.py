@@ -145,3 +145,32 @@ def read_labels(dataset: Any, column: str) -> Labels:
     if any(v < 0 for v in ids):
         raise UserError(f"label column {column!r} has negative labels (an unlabelled split?); choose a labelled --split")
     return Labels(ids, names)
+
+
+def resolve_split(dataset: Any, config: str | None = None, split: str | None = None) -> Split:
+    """The split to evaluate from a name or path (:func:`load_split`), a ``DatasetDict``
+    (``split``, else validation, else test) or a ``Dataset``."""
+    import datasets
+
+    if isinstance(dataset, (str, os.PathLike)):
+        return load_split(str(dataset), config, split)
+    if isinstance(dataset, datasets.DatasetDict):
+        name = split or next((s for s in DEFAULT_SPLITS if s in dataset), None)
+        if name is None or name not in dataset:
+            raise UserError(f"choose a split: {', '.join(dataset.keys())}")
+        return Split(dataset[name], "DatasetDict", name, None)
+    if isinstance(dataset, datasets.Dataset):
+        return Split(dataset, dataset.info.dataset_name or "Dataset", split or (str(dataset.split) if dataset.split else None), None)
+    raise UserError(f"dataset must be a name, a path or a datasets.Dataset, got {type(dataset).__name__}")
+
+
+def read_chosen_labels(split_rows: Any, chosen_rows: Any, column: str) -> Labels:
+    """Labels of the chosen rows; names read from a string column cover the whole split,
+    not just the chosen rows."""
+    labels = read_labels(chosen_rows, column)
+    if labels.from_strings:
+        every = read_labels(split_rows, column)
+        index = {n: i for i, n in enumerate(every.names or [])}
+        labels.ids = [index[labels.names[i]] for i in labels.ids]
+        labels.names = every.names
+    return labels

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Iterator
 
 DATASET_ALIASES: dict[str, tuple[str, str | None]] = {
     "sst2": ("nyu-mll/glue", "sst2"),
@@ -37,3 +39,27 @@ DATA_EXTENSIONS = (".csv", ".tsv", ".json", ".jsonl", ".parquet")
 def looks_like_path(name: str) -> bool:
     """Whether ``name`` is meant as a filesystem path rather than a Hub id."""
     return name.startswith((".", "/", "~")) or name.endswith(DATA_EXTENSIONS) or os.path.exists(name)
+
+
+@contextlib.contextmanager
+def loading_model(name: str, path: str, kind: str) -> Iterator[None]:
+    """Load a transformers model inside: logging and progress bars quiet, and a load failure
+    a one-line :class:`~textrobust.errors.UserError` (``kind``: "sequence classifier", ...)."""
+    from transformers.utils import logging as hf_logging
+
+    from textrobust.errors import UserError
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    except OSError as e:
+        if os.path.exists(path):
+            raise UserError(f"cannot load model from {name!r}: {str(e).splitlines()[0]}") from None
+        raise UserError(unreachable("model", name, "pass a local model directory with --model")) from None
+    except ValueError as e:
+        raise UserError(f"{name!r} is not a {kind}: {str(e).splitlines()[0]}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()

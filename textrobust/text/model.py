@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from textrobust.errors import UserError
-from textrobust.hub import MODEL_ALIASES, looks_like_path, unreachable
+from textrobust.hub import MODEL_ALIASES, loading_model, looks_like_path
 
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
 DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
@@ -171,28 +171,15 @@ def special_affixes(tokenizer: Any) -> tuple[list[int], list[int]]:
 def load_model(name: str, device: Any, dtype: Any) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from a local directory or a Hub id, ready for inference."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     if looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
         raise UserError(f"model path not found: {name!r}")
     path = os.path.expanduser(name)
     if os.path.exists(path) and not os.path.isfile(os.path.join(path, "config.json")):
         raise UserError(f"{name!r} is not a Hugging Face model directory (no config.json)")
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
+    with loading_model(name, path, "sequence classifier"):
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
-    except OSError as e:
-        if os.path.exists(path):
-            raise UserError(f"cannot load model from {name!r}: {str(e).splitlines()[0]}") from None
-        raise UserError(unreachable("model", name, "pass a local model directory with --model")) from None
-    except ValueError as e:
-        raise UserError(f"{name!r} is not a sequence classifier: {str(e).splitlines()[0]}") from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
     model.to(device).eval()
     return model, tokenizer
 

@@ -1,0 +1,114 @@
+"""Images as the engine sees them, without one tensor object per image.
+
+An image is a float32 tensor ``(C, H, W)`` with values in [0, 1]. The engine passes inputs
+around one by one (lists, slices, dedup bookkeeping); for images, creating a tensor view per
+row and stacking the views again costs more than the tiny models it feeds. So a batched
+perturbation returns :class:`ImageRows`: a sequence of light :class:`ImageRow` handles into
+one batch tensor, and :func:`stack_images` gathers any mix of handles and plain tensors back
+into one ``(B, C, H, W)`` batch with one ``index_select`` per source batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import torch
+
+
+class ImageRow:
+    """Row ``index`` of a ``(B, C, H, W)`` batch tensor, not yet materialised."""
+
+    __slots__ = ("batch", "index")
+
+    def __init__(self, batch: torch.Tensor, index: int) -> None:
+        self.batch = batch
+        self.index = index
+
+    def tensor(self) -> torch.Tensor:
+        """The image as a ``(C, H, W)`` tensor (a view into the batch)."""
+        return self.batch[self.index]
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.batch.shape[1:]
+
+
+class ImageRows(Sequence[ImageRow]):
+    """A ``(B, C, H, W)`` tensor seen as a sequence of :class:`ImageRow`."""
+
+    def __init__(self, batch: torch.Tensor) -> None:
+        self.batch = batch
+
+    def __len__(self) -> int:
+        return int(self.batch.shape[0])
+
+    def __getitem__(self, i: int) -> ImageRow:  # type: ignore[override]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return ImageRow(self.batch, i % len(self))
+
+    def __iter__(self) -> Iterator[ImageRow]:
+        batch = self.batch
+        return (ImageRow(batch, i) for i in range(len(self)))
+
+
+def as_tensor(image: Any) -> torch.Tensor:
+    """A ``(C, H, W)`` tensor from an :class:`ImageRow` or a tensor."""
+    return image.tensor() if type(image) is ImageRow else image
+
+
+def image_shape(image: Any) -> tuple[int, ...]:
+    return tuple(image.shape)
+
+
+def stack_images(images: Sequence[Any]) -> torch.Tensor:
+    """One ``(B, C, H, W)`` float tensor from image rows and/or ``(C, H, W)`` tensors.
+
+    All images must have the same shape (a :class:`ValueError` says which differ).
+    """
+    items = list(images)
+    if not items:
+        raise ValueError("no images to stack")
+    first = items[0]
+    if type(first) is ImageRow:
+        parent = first.batch
+        if all(type(x) is ImageRow and x.batch is parent for x in items):
+            rows = [x.index for x in items]
+            if rows == list(range(rows[0], rows[0] + len(rows))):
+                return parent[rows[0] : rows[0] + len(rows)]
+            return parent.index_select(0, torch.tensor(rows, dtype=torch.long))
+    shape = image_shape(first)
+    groups: dict[int, tuple[torch.Tensor, list[int], list[int]]] = {}
+    loose: list[tuple[int, torch.Tensor]] = []
+    for pos, x in enumerate(items):
+        if image_shape(x) != shape:
+            raise ValueError(f"images of different shapes in one batch: {shape} and {image_shape(x)}")
+        if type(x) is ImageRow:
+            group = groups.setdefault(id(x.batch), (x.batch, [], []))
+            group[1].append(pos)
+            group[2].append(x.index)
+        else:
+            loose.append((pos, x))
+    out = torch.empty((len(items), *shape), dtype=torch.float32)
+    for batch, positions, rows in groups.values():
+        out[torch.tensor(positions)] = batch.index_select(0, torch.tensor(rows, dtype=torch.long)).to(torch.float32)
+    if loose:
+        out[torch.tensor([p for p, _ in loose])] = torch.stack([x for _, x in loose]).to(torch.float32)
+    return out
+
+
+def png_data_uri(image: Any) -> str:
+    """A small JSON-friendly encoding of an image: ``data:image/png;base64,...`` of the image
+    quantised to 8 bits (exact for the ``pixels`` perturbation; any draw can also be redrawn
+    exactly from its seed, example id, spec and draw index)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    x = as_tensor(image).detach().to(torch.float32)
+    a = (x.clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
+    pil = Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0))
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

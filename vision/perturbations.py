@@ -1,0 +1,113 @@
+"""Image perturbations: batched torch operations, registered with the core (modality ``image``).
+
+An image is a float32 tensor ``(C, H, W)`` in [0, 1] (C = 1 grayscale or 3 RGB). Every
+perturbation maps a batch of ORIGINAL images and one stream key per draw to perturbed copies
+in ONE set of tensor operations (no Python loop over images). The randomness of draw ``k`` of
+an image is read from that draw's key with the counter-based
+:func:`~textrobust.core.random.uniforms` / :func:`~textrobust.core.random.normals`, a fixed
+number of numbers per image (it depends on the spec and the image size only), so an image
+and a key give the same output alone or in any batch, in any order.
+
+Defaults are the CIFAR-10-C constants of severity 3 (Hendrycks & Dietterich 2019), the
+corruption benchmark made for 32x32 images; the weather operations take ``severity=1..5``
+and use the CIFAR-10-C constants of that severity on 28x28 and 32x32 images alike.
+
+==========  ============================================================================
+pixels      the RPR paper's: ``k`` positions drawn with replacement, each set to a uniform
+            random integer in 0..254 (0..255 scale; every channel independently), on a
+            copy of the original. ``k=0`` (the default) means round(sqrt(H*W)): 28 for
+            MNIST, 32 for CIFAR-10.
+gaussian    additive N(0, sigma^2) noise per value, clipped to [0, 1]
+shot        Poisson (photon) noise: Poisson(x * photons) / photons
+impulse     salt and pepper: each value set to 0 or 1 (equally likely) with probability p
+blur        Gaussian blur of standard deviation ``sigma`` pixels (edges replicated);
+            deterministic
+brightness  HSV value shifted by ``delta`` (clipped), hue and saturation kept; deterministic
+contrast    (x - mean) * factor + mean, per channel; deterministic
+fog         ImageNet-C/CIFAR-10-C fog: a plasma fractal (diamond-square) haze
+snow        CIFAR-10-C snow: zoomed, thresholded Gaussian flakes, motion-blurred along a
+            random direction, over a whitened image
+frost       CIFAR-10-C frost: blend with a random crop of a frost texture; the texture is
+            synthesised (ridged fractal noise), not the benchmark's photographs
+rain        not in ImageNet-C: albumentations' RandomRain algorithm scaled to small images
+            (slanted drops, blur, darkening)
+==========  ============================================================================
+
+The deterministic ones (blur, brightness, contrast) give the same image at every draw, so
+their robust ratio is the accuracy on the transformed images; ``--max-steps 1`` measures it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, register
+
+# Registering is light (no torch): the operations live in vision.ops, imported on first build.
+
+
+def _batched(name: str, random: bool, args: dict[str, Any]) -> Callable[[Sequence[Any], Sequence[int]], Any]:
+    """``perturb_batch`` that stacks the images, applies ``vision.ops.<name>`` and returns
+    :class:`~vision.batch.ImageRows`."""
+    from vision import ops
+    from vision.batch import ImageRows, stack_images
+
+    fn = getattr(ops, name)
+
+    def perturb_batch(images: Sequence[Any], keys: Sequence[int]) -> ImageRows:
+        x = stack_images(images)
+        if x.ndim != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(f"images must be (C, H, W) tensors with C = 1 or 3, got {tuple(x.shape[1:])}")
+        return ImageRows(fn(x, list(keys), **args) if random else fn(x, **args))
+
+    return perturb_batch
+
+
+def _builder(name: str, random: bool = True) -> Callable[[Spec, Mapping[str, Any]], Perturbation]:
+    def build(spec: Spec, resources: Mapping[str, Any]) -> Perturbation:
+        return Perturbation(spec, perturb_batch=_batched(name, random, dict(spec.params)))
+
+    return build
+
+
+def _severity() -> Param:
+    return Param("severity", 3, int, 1, 5, help="1 (mild) .. 5 (strong), CIFAR-10-C constants")
+
+
+IMAGE_PERTURBATIONS = (
+    PerturbationType(
+        "pixels", "image", (Param("k", 0, int, 0, None, help="pixels changed; 0 = round(sqrt(H*W))"),),
+        _builder("change_pixels"), "the RPR paper's: k random pixels set to random values (k=0: sqrt(H*W))",
+    ),
+    PerturbationType(
+        "gaussian", "image", (Param("sigma", 0.08, float, 0, 10, low_open=True),),
+        _builder("gaussian_noise"), "additive Gaussian noise of std sigma (0..1 scale)",
+    ),
+    PerturbationType(
+        "shot", "image", (Param("photons", 100.0, float, 0, 1e6, low_open=True),),
+        _builder("shot_noise"), "Poisson noise: Poisson(x * photons) / photons",
+    ),
+    PerturbationType(
+        "impulse", "image", (Param("p", 0.03, float, 0, 1),),
+        _builder("impulse_noise"), "salt and pepper: each value set to 0 or 1 with probability p",
+    ),
+    PerturbationType(
+        "blur", "image", (Param("sigma", 0.7, float, 0, 20, low_open=True),),
+        _builder("blur_images", random=False), "Gaussian blur of std sigma pixels (deterministic)",
+    ),
+    PerturbationType(
+        "brightness", "image", (Param("delta", 0.15, float, -1, 1),),
+        _builder("brightness_shift", random=False), "HSV value shifted by delta (deterministic)",
+    ),
+    PerturbationType(
+        "contrast", "image", (Param("factor", 0.4, float, 0, 10),),
+        _builder("contrast_change", random=False), "contrast scaled by factor around the mean (deterministic)",
+    ),
+    PerturbationType("fog", "image", (_severity(),), _builder("fog"), "plasma-fractal fog (ImageNet-C)"),
+    PerturbationType("snow", "image", (_severity(),), _builder("snow"), "motion-blurred snow flakes (ImageNet-C)"),
+    PerturbationType("frost", "image", (_severity(),), _builder("frost"), "frost texture blend (ImageNet-C, synthetic texture)"),
+    PerturbationType("rain", "image", (_severity(),), _builder("rain"), "slanted rain drops, blur, darkening"),
+)  # fmt: skip
+
+for _ptype in IMAGE_PERTURBATIONS:
+    register(_ptype)
