@@ -156,40 +156,100 @@ def test_unattached_callback_feeds_metrics_restores_train_mode_and_warns(parts):
     assert flipped["eval_robust/clean_accuracy"] == pytest.approx(sum(ties) / 30)
 
 
-def test_certify_hook_passes_options_and_names_metrics(parts, monkeypatch):
-    import textrobust
-    from transformers import TrainerControl, TrainerState
+CERTIFY = {"p_del": 0.8, "n0": 20, "n": 60}  # radius cap 3; sentences of <= 8 words are certified exactly
+CERTIFIED = "eval_robust/certify:p_del=0.8/certified_accuracy@1"
 
+
+def test_certify_option_errors_are_one_line_before_training(parts):
     from textrobust.callbacks import RobustnessCallback
     from textrobust.errors import UserError
 
+    _, _, raw_eval, _, _ = parts
+    for bad, message in [
+        ({"n": 10}, "p_del"),
+        ({"p_del": 1.0}, r"\(0, 1\)"),
+        ({"p_del": 0.9, "output_dir": "out"}, "does not take 'output_dir'"),  # nothing is written from the callback
+        ({"p_del": 0.9, "limit": 3}, "does not take 'limit'"),  # the data options are the callback's
+        ({"p_del": 0.9, "n0": "10"}, "n0 must be of type int"),
+        ({"p_del": 0.9, "n": 0}, "--n must be at least 1"),
+        ({"p_del": 0.9, "level": "char"}, "--level"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            RobustnessCallback(raw_eval, certify=bad)
+
+
+def test_certify_runs_on_the_trainer_model_in_eval_mode_and_names_metrics(parts, tmp_path):
+    import json
+
+    import textrobust
+    from transformers import TrainerControl, TrainerState
+
+    from textrobust.callbacks import RobustnessCallback, certify_metrics
+
     model, tokenizer, raw_eval, _, _ = parts
-    with pytest.raises(UserError, match="p_del"):
-        RobustnessCallback(raw_eval, certify={"n": 10})
-    with pytest.raises(UserError, match=r"\(0, 1\)"):
-        RobustnessCallback(raw_eval, certify={"p_del": 1.0})
-
-    calls = []
-
-    class FakeCertifyReport:  # the report.json fields of `textrobust certify` (issue 3)
-        def to_json(self):
-            return {"p_del": 0.9, "certified_accuracy": {"0": 0.75, "1": 0.5, "10": 0.0}, "smoothed_accuracy": 0.8,
-                    "abstain_rate": 0.05}  # fmt: skip
-
-    def fake_certify(model_, tokenizer_, dataset, **options):
-        calls.append((model_, tokenizer_, dataset, options))
-        return FakeCertifyReport()
-
-    monkeypatch.setattr(textrobust, "certify", fake_certify, raising=False)
-    callback = RobustnessCallback(raw_eval, [SPEC], max_steps=5, limit=8, seed=4, certify={"p_del": 0.9, "n": 100})
+    callback = RobustnessCallback(raw_eval, [SPEC], max_steps=5, limit=12, seed=4, batch_size=16, certify=CERTIFY)
+    model.train()
+    seen_modes = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: seen_modes.append(module.training))
     metrics: dict = {}
     with pytest.warns(textrobust.evaluation.TextrobustWarning):  # not attached: no reporter
         callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
-    ((m, t, d, options),) = calls
-    assert m is model and t is tokenizer and d is raw_eval
-    assert options["p_del"] == 0.9 and options["n"] == 100 and options["limit"] == 8 and options["seed"] == 4
-    group = "eval_robust/certify:p_del=0.9"
-    assert metrics[f"{group}/certified_accuracy@0"] == 0.75
-    assert metrics[f"{group}/certified_accuracy@10"] == 0.0
-    assert metrics[f"{group}/smoothed_accuracy"] == 0.8 and metrics[f"{group}/abstain_rate"] == 0.05
-    assert METRIC in metrics
+    hook.remove()
+    assert seen_modes and not any(seen_modes) and model.training  # classified in eval mode, handed back in train mode
+    # the numbers of textrobust.certify on the same examples with the same seed
+    report = textrobust.certify(model, tokenizer, raw_eval, limit=12, seed=4, output_dir=tmp_path, **CERTIFY)
+    expected = certify_metrics(report.to_json())
+    assert expected == {k: v for k, v in metrics.items() if "/certify:" in k}
+    assert callback.last_certify_report.to_json()["certified_accuracy"] == report.to_json()["certified_accuracy"]
+    group = "eval_robust/certify:p_del=0.8"
+    curve = [metrics[f"{group}/certified_accuracy@{r}"] for r in range(4)]
+    assert curve == sorted(curve, reverse=True) and curve[0] == metrics[f"{group}/smoothed_accuracy"]
+    assert 0 < curve[1] < 1  # some examples certified at radius 1, not all: the metric can rank models
+    assert metrics[f"{group}/model_calls"] == report.model_calls > 0 and METRIC in metrics
+    # the keyword vote is deterministic, so the exactly certified examples have the exact smoothed probability
+    records = [json.loads(line) for line in (tmp_path / "examples.jsonl").read_text().splitlines()]
+    exact = [(e, t) for e, t in zip(records, raw_eval["text"][:12]) if e["exact"] and e["prediction"] is not None]
+    assert exact
+    for record, text in exact:
+        assert record["p_lower"] == pytest.approx(_smoothed(text, record["prediction"], CERTIFY["p_del"]), abs=1e-9)
+
+
+def _smoothed(text: str, y: int, p_del: float) -> float:
+    """P[keyword_vote(Del(text)) = y], by enumerating every deletion mask."""
+    import itertools
+
+    words = text.split()
+    total = 0.0
+    for keep in itertools.product([False, True], repeat=len(words)):
+        kept = [w for w, k in zip(words, keep) if k]
+        if keyword_vote(" ".join(kept)) == y:
+            total += (1 - p_del) ** len(kept) * p_del ** (len(words) - len(kept))
+    return total
+
+
+def test_metric_for_best_model_selects_on_certified_accuracy(parts, tmp_path):
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    from textrobust.callbacks import RobustnessCallback
+
+    model, tokenizer, raw_eval, train, tokenized_eval = parts
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
+        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
+        load_best_model_at_end=True, metric_for_best_model=CERTIFIED, save_only_model=True,
+        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
+    )  # fmt: skip
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+    )  # fmt: skip
+    RobustnessCallback(raw_eval, [SPEC], max_steps=2, limit=24, certify=CERTIFY).attach(trainer)
+    trainer.train()
+    logged = [e for e in trainer.state.log_history if CERTIFIED in e]
+    assert [e["step"] for e in logged] == [2, 4, 6]
+    values = [e[CERTIFIED] for e in logged]
+    assert len(set(values)) > 1, "training should move certified accuracy, or the selection is not tested"
+    best_step = logged[values.index(max(values))]["step"]
+    assert trainer.state.best_metric == max(values)
+    assert trainer.state.best_global_step == best_step
+    assert trainer.state.best_model_checkpoint.endswith(f"checkpoint-{best_step}")

@@ -141,3 +141,34 @@ def test_trainer_callback_under_torchrun_runs_on_every_process_and_is_written_on
     # both processes hold the same numbers (best-model selection agrees) but only the main one is written
     assert other["robust"] == main["robust"] and other["best_metric"] == main["best_metric"]
     assert main["reporter_writes"] == 2 and other["reporter_writes"] == 0
+
+
+# torchrun reads "--n" as an ambiguous abbreviation of its own options, hence "--n-draws"
+CERTIFY_OPTIONS = ["--n0", "30", "--n-draws", "120", "--limit", "30"]
+
+
+def test_torchrun_certify_two_processes_equals_one_process(keyword_model, tiny_dataset, tmp_path):
+    """Certificates and per-example model calls are fixed by (seed, example, draw index): two
+    processes with another batch size write the same ``examples.jsonl`` as one process."""
+    import textrobust
+
+    single = tmp_path / "single"
+    textrobust.certify(str(keyword_model), None, str(tiny_dataset), 0.9, n0=30, n=120, limit=30, output_dir=single)
+    records = [json.loads(line) for line in (single / "examples.jsonl").read_text().splitlines()]
+    sampled = [r for r in records if not r["exact"]]
+    # the comparison covers sampled certificates that stopped at different looks, and exact ones
+    assert sampled and any(r["exact"] for r in records) and len({r["samples"] for r in sampled}) > 1
+    assert any(r["radius"] for r in records)
+    out = tmp_path / "out"
+    args = ["certify", "--model", str(keyword_model), "--dataset", str(tiny_dataset), *CERTIFY_OPTIONS,
+            "--batch-size", "5", "--no-progress", "--output", str(out)]  # fmt: skip
+    done = _launch("torchrun", args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "examples.jsonl").read_bytes() == (single / "examples.jsonl").read_bytes()
+    two = json.loads((out / "report.json").read_text())
+    one = json.loads((single / "report.json").read_text())
+    assert two["processes"] == 2 and one["processes"] == 1
+    assert {k: v for k, v in two.items() if k not in ("seconds", "processes")} == {
+        k: v for k, v in one.items() if k not in ("seconds", "processes")
+    }  # model calls included
+    assert done.stdout.count("median radius") == 1  # the table is printed by the main process only

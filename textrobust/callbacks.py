@@ -88,26 +88,50 @@ def certify_metrics(report: Mapping[str, Any], prefix: str = PREFIX) -> dict[str
     """Scalar metrics of a certification report (the JSON of ``textrobust certify``).
 
     Named ``<prefix>/certify:p_del=<p>/certified_accuracy@<r>`` for each radius r, plus
-    ``smoothed_accuracy`` and ``abstain_rate`` under the same ``certify:p_del=<p>`` group.
+    ``smoothed_accuracy``, ``abstain_rate``, ``median_radius`` (wrong or abstained predictions
+    count as -1) and ``model_calls`` under the same ``certify:p_del=<p>`` group.
     """
     group = f"{prefix}/certify:p_del={report['p_del']:g}"
     out: dict[str, float] = {}
     for radius, value in sorted(report.get("certified_accuracy", {}).items(), key=lambda kv: int(kv[0])):
         out[f"{group}/certified_accuracy@{int(radius)}"] = value
-    for name in ("smoothed_accuracy", "abstain_rate"):
+    for name in ("smoothed_accuracy", "abstain_rate", "median_radius", "model_calls"):
         if report.get(name) is not None:
             out[f"{group}/{name}"] = report[name]
     return {k: float(v) for k, v in out.items() if v is not None}
 
 
-def _certify_api() -> Any:
-    """``textrobust.certify``, or a :class:`UserError` saying it is not available."""
-    import textrobust
+#: The ``certify=`` options, with the types they take; the model, the data options (``split``,
+#: ``limit``, ...) and the seed are the callback's, and nothing is written to disk.
+CERTIFY_OPTIONS: dict[str, tuple[type, ...]] = {
+    "p_del": (int, float), "n0": (int,), "n": (int,), "alpha": (int, float), "exact": (bool,),
+    "level": (str,), "procedure": (str,), "max_enumerate": (int,), "batch_size": (int,),
+}  # fmt: skip
 
-    try:
-        return textrobust.certify
-    except AttributeError:
-        raise UserError("certify= needs textrobust.certify, which this version of textrobust does not have") from None
+
+def certify_options(certify: Any, batch_size: int) -> dict[str, Any]:
+    """``certify=`` checked and completed with ``textrobust.certify``'s defaults (and the
+    callback's ``batch_size``); a :class:`UserError` names a wrong option before training starts."""
+    import inspect
+
+    from textrobust.certify.api import certify as certify_api
+    from textrobust.certify.api import check_options
+
+    if not isinstance(certify, Mapping) or "p_del" not in certify:
+        raise UserError('certify= takes a dict of certify options with at least "p_del", e.g. {"p_del": 0.9}')
+    unknown = sorted(set(certify) - set(CERTIFY_OPTIONS))
+    if unknown:
+        raise UserError(f"certify= does not take {', '.join(map(repr, unknown))}; it takes {', '.join(CERTIFY_OPTIONS)}")
+    for name, value in certify.items():
+        types = CERTIFY_OPTIONS[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise UserError(f"certify {name} must be of type {' or '.join(t.__name__ for t in types)}, got {value!r}")
+    defaults = {k: v.default for k, v in inspect.signature(certify_api).parameters.items() if k in CERTIFY_OPTIONS}
+    options = {**defaults, "batch_size": batch_size, **certify}
+    if not 0.0 < options["p_del"] < 1.0:
+        raise UserError(f"certify p_del must be in (0, 1), got {options['p_del']!r}")
+    check_options(**{k: options[k] for k in ("p_del", "alpha", "n0", "n", "batch_size", "level", "procedure", "max_enumerate")})
+    return options
 
 
 def _first(*values: Any) -> Any:
@@ -143,8 +167,10 @@ class RobustnessCallback(TrainerCallback):
     ``text_column``/``label_column``), not the tokenized set the ``Trainer`` evaluates on.
     ``perturbations`` are spec strings (default: ``delete:p=0.1``), ``max_steps`` the draws
     per example, ``limit`` the first N examples (after ``shuffle``, seeded by ``seed``).
-    ``certify`` is ``None`` or the options of ``textrobust.certify`` (``{"p_del": 0.9,
-    "n0": ..., "n": ..., "alpha": ...}``), run on the same examples.
+    ``certify`` is ``None`` or options of ``textrobust.certify`` (``{"p_del": 0.9, "n0": ...,
+    "n": ..., "alpha": ...}``, see :data:`CERTIFY_OPTIONS`): certification runs on the same
+    examples with the same seed, adding ``eval_robust/certify:p_del=<p>/certified_accuracy@<r>``
+    and more (:func:`certify_metrics`).
 
     Metrics are named ``eval_robust/<spec>/accuracy``, ``.../delta``, ``.../robust_ratio``
     (see :func:`robust_metrics` and :func:`certify_metrics`). The model comes from the
@@ -173,13 +199,8 @@ class RobustnessCallback(TrainerCallback):
         check_run_options(max_steps, batch_size)
         if isinstance(perturbations, str):
             perturbations = [perturbations]
-        if certify is not None:
-            if not isinstance(certify, Mapping) or "p_del" not in certify:
-                raise UserError('certify= takes a dict of certify options with at least "p_del", e.g. {"p_del": 0.9}')
-            p_del = certify["p_del"]
-            if not isinstance(p_del, (int, float)) or not 0.0 < p_del < 1.0:
-                raise UserError(f"certify p_del must be in (0, 1), got {p_del!r}")
-            _certify_api()  # fail now, not after the first training steps
+        # checked now, not after the first training steps
+        self.certify = None if certify is None else certify_options(certify, batch_size)
         self.eval_dataset = eval_dataset
         self.perturbations = list(perturbations)
         self.max_steps = max_steps
@@ -187,7 +208,6 @@ class RobustnessCallback(TrainerCallback):
         self.shuffle = shuffle
         self.seed = seed
         self.batch_size = batch_size
-        self.certify = dict(certify) if certify is not None else None
         self.text_column = text_column
         self.label_column = label_column
         self.split = split
@@ -195,6 +215,7 @@ class RobustnessCallback(TrainerCallback):
         self.prefix = prefix
         self.trainer: Any = None
         self.last_report: EvalReport | None = None
+        self.last_certify_report: Any = None  # a CertifyReport, with certify=
         self._inputs: tuple[Any, Any] | None = None  # (TextExamples, perturbations), loaded once
         self._last: tuple[tuple, dict[str, float]] | None = None  # ((global step, weights), metrics)
         self._warned = False
@@ -269,18 +290,23 @@ class RobustnessCallback(TrainerCallback):
                 group=group, started=started,
             )  # fmt: skip
             metrics = robust_metrics(report, self.prefix)
-            if self.certify is not None:
-                metrics.update(certify_metrics(self._run_certify(model, tokenizer).to_json(), self.prefix))
+            certified = self._run_certify(model, tokenizer) if self.certify is not None else None
+            if certified is not None:
+                metrics.update(certify_metrics(certified.to_json(), self.prefix))
         finally:
             model.train(training or was_training)
-        self.last_report = report
+        self.last_report, self.last_certify_report = report, certified
         return metrics
 
     def _run_certify(self, model: Any, tokenizer: Any) -> Any:
-        """``textrobust.certify`` on the same examples with the ``certify`` options."""
+        """``textrobust.certify`` on the same examples with the ``certify`` options, on every
+        process (examples split and gathered), the model left on its device, nothing written."""
+        from textrobust.certify.api import certify
+
         assert self.certify is not None
-        return _certify_api()(
+        device = str(next(model.parameters()).device)  # where it is (certify would move it to the process's device)
+        return certify(
             model, tokenizer, self.eval_dataset, split=self.split, text_column=self.text_column,
             label_column=self.label_column, limit=self.limit, shuffle=self.shuffle, seed=self.seed,
-            batch_size=self.batch_size, **self.certify,
+            device=device, **self.certify,
         )  # fmt: skip

@@ -155,7 +155,7 @@ def certify(
     report = build_certify_report(
         records, cap=radius_cap(p_del), seconds=time.perf_counter() - started, model=classifier.name,
         dataset=data.name, split=data.split, procedure=procedure, level=level, p_del=p_del, alpha=alpha,
-        n0=n0, n=n, seed=seed, resumed_examples=resumed,
+        n0=n0, n=n, seed=seed, resumed_examples=resumed, processes=group.world_size,
     )  # fmt: skip
     if output_dir and group.is_main:
         write_certify_outputs(report, output_dir)

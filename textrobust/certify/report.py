@@ -50,6 +50,7 @@ class CertifyReport:
     model_calls: int
     seconds: float
     resumed_examples: int = 0
+    processes: int = 1  # processes the examples were split over
 
     @property
     def n_examples(self) -> int:
@@ -84,6 +85,7 @@ class CertifyReport:
             "model_calls_per_example": self.calls_per_example,
             "exact_examples": self.exact_examples,
             "resumed_examples": self.resumed_examples,
+            "processes": self.processes,
             "clean_accuracy_ci95": ci(self.clean_accuracy),
             "smoothed_accuracy_ci95": ci(self.smoothed_accuracy),
             "abstain_rate_ci95": ci(self.abstain),

@@ -39,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     Under a launcher (``accelerate launch``, ``torchrun``) every process runs this; warnings
     are shown by the main process only, and so is an error that every process raised
     (:meth:`~textrobust.core.distributed.ProcessGroup.first_error`): one line, exit 2 each.
+    Such a process ends here rather than returning (:func:`~textrobust.core.distributed.end_distributed_process`).
     """
+    from textrobust.core.distributed import end_distributed_process
+
+    code = _run(argv)
+    end_distributed_process(code)
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     from textrobust.core.distributed import launcher_rank
 
     main_process = launcher_rank() == 0

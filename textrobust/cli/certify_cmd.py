@@ -38,7 +38,10 @@ def certify_command(
     shuffle: Shuffle = False,
     p_del: float = typer.Option(0.9, help="Probability of deleting each word (or token)."),
     n0: int = typer.Option(1000, help="Selection draws of CERT-ED's procedure (the fast one spends n0 + n at most)."),
-    n: int = typer.Option(4000, help="Estimation draws of CERT-ED's procedure."),
+    n: int = typer.Option(
+        4000, "--n", "--n-draws",
+        help="Estimation draws of CERT-ED's procedure (--n-draws: the same, for torchrun, whose parser takes --n for an abbreviation of its own options).",
+    ),
     alpha: float = typer.Option(0.05, help="Certificates hold with probability at least 1 - alpha."),
     exact: bool = typer.Option(True, help="Enumerate small strata of kept words exactly (exact certificates for short inputs)."),
     level: str = typer.Option("word", help="Delete words or tokenizer tokens: word | token."),

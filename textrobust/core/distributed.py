@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -106,6 +107,20 @@ def _destroy_at_exit() -> None:
 
 
 _GROUP: ProcessGroup | None = None
+
+
+def end_distributed_process(code: int) -> None:
+    """End this process now with exit status ``code`` if it is one of several processes of a run;
+    otherwise return.
+
+    Output is flushed, and nothing of torch's is torn down: a gloo process whose peer has already
+    left (as after an error) can abort in its C++ destructors, turning exit 2 into SIGABRT.
+    """
+    if _GROUP is None or _GROUP.world_size <= 1:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def process_group() -> ProcessGroup:
