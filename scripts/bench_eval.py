@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, shared_dir, timer  # noqa: E402
+from _common import ROOT, machine, shared_dir, timer  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:

@@ -172,3 +172,24 @@ def test_torchrun_certify_two_processes_equals_one_process(keyword_model, tiny_d
         k: v for k, v in one.items() if k not in ("seconds", "processes")
     }  # model calls included
     assert done.stdout.count("median radius") == 1  # the table is printed by the main process only
+
+
+def test_torchrun_vision_eval_two_processes_equals_one_process(shared, tmp_path):
+    """`textrobust vision eval` splits images across two processes; the main one alone writes,
+    and the records (first flips and the stored flipped images) equal one process's."""
+    from textrobust.cli import main as cli
+
+    model = ROOT / "vision" / "results" / "mnist" / "models" / "M"  # the reproduction's trained M
+    common = ["vision", "eval", "--model", str(model), "--dataset", str(shared / "data" / "mnist" / "idx"),
+              "--split", "test", "--limit", "40", "--perturb", "gaussian:sigma=0.5", "--perturb", "pixels:k=28",
+              "--max-steps", "30", "--threads", "1", "--no-progress"]  # fmt: skip
+    single, out = tmp_path / "single", tmp_path / "out"
+    assert cli([*common, "--output", str(single)]) == 0
+    records = [json.loads(line) for line in (single / "examples.jsonl").read_text().splitlines()]
+    flips = [f for r in records for f in r["first_flip"].values()]
+    assert any(f is None for f in flips) and any(f not in (None, 0) for f in flips)  # robust and flipped images
+    done = _launch("torchrun", [*common, "--batch-size", "16", "--output", str(out)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "examples.jsonl").read_bytes() == (single / "examples.jsonl").read_bytes()
+    assert json.loads((out / "report.json").read_text())["processes"] == 2
+    assert _report(out) == _report(single)

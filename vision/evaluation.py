@@ -159,7 +159,7 @@ def evaluate(
     report = build_eval_report(
         run.records, specs, max_steps, model=classifier.name, dataset=data.name, split=data.split, seed=seed,
         model_calls=run.stats.model_calls, seconds=time.perf_counter() - started, label_names=data.label_names or None,
-        resumed_examples=run.resumed, extra={"image_shape": list(data.shape)},
+        resumed_examples=run.resumed, extra={"image_shape": list(data.shape), "processes": group.world_size},
     )  # fmt: skip
     if output_dir and group.is_main:
         write_eval_outputs(report, output_dir)

@@ -78,10 +78,11 @@ class CertifySettings:
     favour_share: float = 0.9
     projection_alpha: float = 0.2
     match_reference: bool = True
+    reference_quantile: float = 0.5
 
     def schedule_settings(self) -> dict[str, Any]:
         """The knobs, for ``run.json`` (a resumed run must use the same ones)."""
-        names = ("max_enumerate", "first_look", "look_growth", "look_spend", "favour_share", "projection_alpha", "match_reference")
+        names = ("max_enumerate", "first_look", "look_growth", "look_spend", "favour_share", "projection_alpha", "match_reference", "reference_quantile")
         return {name: getattr(self, name) for name in names}
 
 

@@ -48,6 +48,7 @@ from fractions import Fraction
 from typing import Any, Hashable, Sequence
 
 import numpy as np
+from scipy import stats
 
 from textrobust.certify.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule, simultaneous_bounds
 from textrobust.certify.certificate import (
@@ -193,6 +194,12 @@ class CertifyJob:
         radius = certified_radius(lower[target], runner_up_bound(lower, upper, target), s.p_del)
         if s.match_reference:
             probs = [float(e) + float(self.tail_mass) * v for e, v in zip(self._exact_part, q)]
+            # CERT-ED's n draws coming out at their reference_quantile in favour of target
+            z = float(stats.norm.ppf(s.reference_quantile))
+            probs = [
+                min(1.0, max(0.0, v + (z if y == target else -z) * math.sqrt(v * (1 - v) / s.n)))
+                for y, v in enumerate(probs)
+            ]
             lower = [cp_lower_real(v * s.n, s.n, s.alpha / 2) for v in probs]
             upper = [cp_upper_real(v * s.n, s.n, s.alpha / 2) for v in probs]
             ref = certified_radius(lower[target], runner_up_bound(lower, upper, target), s.p_del)
