@@ -59,8 +59,8 @@ class CertifySettings:
     SST-2 sentences, see the README): ``max_enumerate`` kept-subsets enumerated exactly per
     example (0: none); looks after ``first_look`` draws, growing by ``look_growth``, each look
     spending ``look_spend`` times the alpha of the one before; ``favour_share`` of a binary
-    look's alpha goes to the class guessed before any draw; ``projection_alpha`` and
-    ``match_reference`` shape the stopping rule. None of them affects validity.
+    look's alpha goes to the class guessed before any draw; ``projection_alpha``,
+    ``match_reference`` and ``reference_quantile`` shape the stopping rule. None of them affects validity.
     """
 
     p_del: float
@@ -78,7 +78,7 @@ class CertifySettings:
     favour_share: float = 0.9
     projection_alpha: float = 0.2
     match_reference: bool = True
-    reference_quantile: float = 0.5
+    reference_quantile: float = 0.98
 
     def schedule_settings(self) -> dict[str, Any]:
         """The knobs, for ``run.json`` (a resumed run must use the same ones)."""

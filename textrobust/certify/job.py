@@ -31,9 +31,11 @@ certified (:mod:`textrobust.certify.theorem`). It needs far fewer model calls be
    report measures, certified accuracy: the example's contribution is its radius when the
    prediction is the label, else -1. We stop once that is at the radius cap, or once an
    optimistic projection (the tail counts at their ``projection_alpha`` extremes in favour of
-   the label, scaled to the last look) would not raise it, neither with our last look nor, with
-   ``match_reference``, with CERT-ED's ``n`` draws. So an example whose smoothed prediction is
-   plainly wrong stops early, and its reported radius is valid but not refined.
+   the label, scaled to the last look) says that our last look would not raise it or, with
+   ``match_reference``, that CERT-ED's ``n`` draws would not certify more even when they come
+   out lucky (at their ``reference_quantile`` in favour of the label). So an example whose
+   smoothed prediction is plainly wrong stops early, and its reported radius is valid but not
+   refined.
 
 Draw ``i`` of an example is seeded by ``(seed, example id, spec, i)``, and the queries depend
 only on earlier predictions, so certificates and per-example model calls do not depend on the
@@ -177,7 +179,9 @@ class CertifyJob:
         A stopping heuristic only (it never enters a bound): the tail counts are set to their
         ``projection_alpha`` extremes in favour of ``target`` and scaled to the last look; the
         answer is the smaller of the radius that look would give and, with ``match_reference``,
-        the radius CERT-ED's ``n`` draws would give at those probabilities.
+        the radius CERT-ED's ``n`` draws would give at those probabilities when the draws come
+        out at their ``reference_quantile`` in favour of ``target`` (a lucky run of CERT-ED, so
+        that stopping rarely leaves us below it).
         """
         s = self.settings
         m = int(self._tail_counts.sum())
