@@ -71,3 +71,9 @@ def main(model_dir: str, output_dir: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
+    # torch's gloo backend sometimes aborts in its C++ destructors at interpreter exit after DDP
+    # training ("terminate called without an active exception"), which torchrun reports as a failed
+    # run; that is torch's teardown, not what this test checks, so leave without it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
