@@ -37,20 +37,31 @@ def parts(keyword_model):
     return model, tokenizer, raw_eval, tokenize(raw_train), tokenize(raw_eval)
 
 
+def _selecting_trainer(parts, tmp_path, metric: str, callbacks=()):
+    """A Trainer of 6 steps that evaluates and saves every 2 and keeps the best checkpoint by ``metric``."""
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    model, tokenizer, _, train, tokenized_eval = parts
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
+        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
+        load_best_model_at_end=True, metric_for_best_model=metric, save_only_model=True,
+        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
+    )  # fmt: skip
+    return Trainer(
+        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer), callbacks=list(callbacks),
+    )  # fmt: skip
+
+
 def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_path):
     import textrobust
     import torch
-    from transformers import (
-        AutoModelForSequenceClassification,
-        DataCollatorWithPadding,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
+    from transformers import AutoModelForSequenceClassification, TrainerCallback
 
     from textrobust.callbacks import RobustnessCallback
 
-    model, tokenizer, raw_eval, train, tokenized_eval = parts
+    _, tokenizer, raw_eval, _, _ = parts
 
     class Reporter(TrainerCallback):
         """Stands for TensorBoard / W&B: sees what on_log sees, and what later on_evaluate callbacks see."""
@@ -65,16 +76,7 @@ def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_p
             self.evaluations.append((kwargs["model"].training, dict(metrics)))
 
     reporter = Reporter()
-    args = TrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
-        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
-        load_best_model_at_end=True, metric_for_best_model=METRIC, save_only_model=True,
-        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
-    )  # fmt: skip
-    trainer = Trainer(
-        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), callbacks=[reporter],
-    )  # fmt: skip
+    trainer = _selecting_trainer(parts, tmp_path, METRIC, [reporter])
     callback = RobustnessCallback(raw_eval, perturbations=[SPEC, "typo:p=0.1"], max_steps=20).attach(trainer)
     assert trainer.callback_handler.callbacks[0] is callback
     trainer.train()
@@ -228,21 +230,10 @@ def _smoothed(text: str, y: int, p_del: float) -> float:
 
 
 def test_metric_for_best_model_selects_on_certified_accuracy(parts, tmp_path):
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-
     from textrobust.callbacks import RobustnessCallback
 
-    model, tokenizer, raw_eval, train, tokenized_eval = parts
-    args = TrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
-        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
-        load_best_model_at_end=True, metric_for_best_model=CERTIFIED, save_only_model=True,
-        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
-    )  # fmt: skip
-    trainer = Trainer(
-        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-    )  # fmt: skip
+    raw_eval = parts[2]
+    trainer = _selecting_trainer(parts, tmp_path, CERTIFIED)
     RobustnessCallback(raw_eval, [SPEC], max_steps=2, limit=24, certify=CERTIFY).attach(trainer)
     trainer.train()
     logged = [e for e in trainer.state.log_history if CERTIFIED in e]
