@@ -56,7 +56,8 @@ def main() -> None:
     from textrobust.certify.api import certify
     from textrobust.certify.theorem import radius_cap
     from textrobust.data import load_split
-    from textrobust.text.model import load_model, resolve_device
+    from textrobust.modeling import resolve_device
+    from textrobust.text.model import load_model
 
     model, tokenizer = load_model(args.model, resolve_device(None), torch.float32)
     split = load_split(args.dataset, None, args.split).dataset

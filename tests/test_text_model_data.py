@@ -8,7 +8,8 @@ import pytest
 from textrobust.data import load_split, select_rows
 from textrobust.errors import UserError
 from textrobust.text.data import load_text_examples
-from textrobust.text.model import label_mapping, resolve_dtype, resolve_device, resolve_model_name, text_classifier
+from textrobust.modeling import label_mapping, resolve_device, resolve_dtype
+from textrobust.text.model import resolve_model_name, text_classifier
 
 
 def test_label_mapping_by_name_by_index_and_mismatches():

@@ -20,7 +20,8 @@ from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
 from textrobust.text import synonyms as synonym_sources
 from textrobust.text.data import TextExamples, load_text_examples
-from textrobust.text.model import TextClassifier, is_default_label_names, text_classifier
+from textrobust.modeling import is_default_label_names
+from textrobust.text.model import TextClassifier, text_classifier
 
 DEFAULT_PERTURBATIONS = ("delete:p=0.1", "synonym:p=0.1", "typo:p=0.05")
 

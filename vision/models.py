@@ -24,7 +24,7 @@ from torch import nn
 
 from textrobust.errors import UserError
 from textrobust.hub import loading_model, looks_like_path
-from textrobust.text.model import is_default_label_names, label_mapping, resolve_device
+from textrobust.modeling import is_default_label_names, label_mapping, resolve_device
 from vision.batch import stack_images
 
 META_FILE = "vision_model.json"
