@@ -15,7 +15,7 @@ from textrobust.core.perturbation import Perturbation, available, build, parse_s
 from textrobust.core.progress import progress_bar
 from textrobust.core.report import EvalReport, build_eval_report
 from textrobust.core.rpr import RPRJob
-from textrobust.core.runner import run_examples
+from textrobust.core.runner import open_store, run_examples
 from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
 from textrobust.text import synonyms as synonym_sources
@@ -189,25 +189,18 @@ def evaluate(
             dataset, perturbations, config=config, split=split, text_column=text_column, label_column=label_column,
             limit=limit, shuffle=shuffle, seed=seed, synonyms=synonyms,
         )  # fmt: skip
-        classifier = checked_classifier(
-            model, tokenizer, data, device=device or (str(group.device) if group.distributed else None), dtype=dtype
-        )
+        classifier = checked_classifier(model, tokenizer, data, device=group.device_for(device), dtype=dtype)
         return data, chosen, classifier
-
-    def open_store() -> ResultStore | None:
-        if not (output_dir and group.is_main):
-            return None
-        settings = {
-            "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
-            "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
-            "perturbations": [p.spec.canonical for p in chosen], "max_steps": max_steps, "seed": seed,
-        }  # fmt: skip
-        return ResultStore(output_dir, settings, resume=resume, overwrite=overwrite)
 
     # every process sets up, or all stop with the same error; then the main process alone opens
     # the output directory, and the others stop with it if that fails
     data, chosen, classifier = group.first_error(setup)
-    store = group.first_error(open_store)
+    settings = {
+        "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
+        "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
+        "perturbations": [p.spec.canonical for p in chosen], "max_steps": max_steps, "seed": seed,
+    }  # fmt: skip
+    store = open_store(group, output_dir, settings, resume=resume, overwrite=overwrite)
     try:
         report = run_rpr(
             classifier, data, chosen, max_steps=max_steps, seed=seed, batch_size=batch_size, group=group,

@@ -28,12 +28,11 @@ from textrobust.core.perturbation import Perturbation
 from textrobust.core.progress import progress_bar
 from textrobust.core.report import EvalReport, build_eval_report
 from textrobust.core.rpr import RPRJob
-from textrobust.core.runner import run_examples
+from textrobust.core.runner import open_store, run_examples
 from textrobust.core.store import ResultStore
-from textrobust.errors import UserError
 from vision.batch import png_data_uri
 from vision.data import ImageExamples, load_image_examples
-from vision.models import image_classifier
+from vision.models import ImageClassifier, image_classifier
 
 DEFAULT_PERTURBATIONS = ("pixels", "gaussian", "fog")
 DRAWS_PER_ROUND = 8  # per job and engine round; see the module docstring
@@ -124,28 +123,31 @@ def evaluate(
 
     Results depend only on the data, the model, the perturbations, ``max_steps`` and ``seed``.
     """
-    from textrobust.evaluation import build_perturbations
+    from textrobust.evaluation import build_perturbations, check_run_options
 
     started = time.perf_counter()
-    if max_steps < 1:
-        raise UserError(f"--max-steps must be at least 1, got {max_steps}")
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     group = process_group()
-    data = load_image_examples(
-        dataset, split=split, image_column=image_column, label_column=label_column, limit=limit, shuffle=shuffle, seed=seed
-    )
-    chosen = build_perturbations(list(perturbations or DEFAULT_PERTURBATIONS), "image", {}, {})
-    classifier = image_classifier(
-        model, image_shape=data.shape, dataset_label_names=data.label_names, dataset_labels=data.labels,
-        device=device or (str(group.device) if group.distributed else None),
-    )  # fmt: skip
+
+    def setup() -> tuple[ImageExamples, list[Perturbation], ImageClassifier]:
+        check_run_options(max_steps, batch_size)
+        data = load_image_examples(
+            dataset, split=split, image_column=image_column, label_column=label_column, limit=limit, shuffle=shuffle, seed=seed
+        )
+        chosen = build_perturbations(list(perturbations or DEFAULT_PERTURBATIONS), "image", {}, {})
+        classifier = image_classifier(
+            model, image_shape=data.shape, dataset_label_names=data.label_names, dataset_labels=data.labels,
+            device=group.device_for(device),
+        )  # fmt: skip
+        return data, chosen, classifier
+
+    # as in the text ``evaluate``: every process sets up, or all stop with the same error
+    data, chosen, classifier = group.first_error(setup)
     specs = [p.spec.canonical for p in chosen]
     settings = {
         "task": "vision-eval", "model": classifier.name, "dataset": data.name, "split": data.split, "limit": limit,
         "shuffle": shuffle, "perturbations": specs, "max_steps": max_steps, "seed": seed,
     }  # fmt: skip
-    store = ResultStore(output_dir, settings, resume=resume, overwrite=overwrite) if output_dir and group.is_main else None
+    store = open_store(group, output_dir, settings, resume=resume, overwrite=overwrite)
     try:
         run = run_rpr(
             classifier, data, chosen, max_steps=max_steps, seed=seed, batch_size=batch_size, store=store,

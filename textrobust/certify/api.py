@@ -17,8 +17,7 @@ from textrobust.certify.theorem import radius_cap
 from textrobust.core.distributed import process_group
 from textrobust.core.engine import Engine
 from textrobust.core.progress import progress_bar
-from textrobust.core.runner import run_examples
-from textrobust.core.store import ResultStore
+from textrobust.core.runner import open_store, run_examples
 from textrobust.errors import UserError
 from textrobust.evaluation import checked_classifier
 from textrobust.text.data import TextExamples, load_text_examples
@@ -103,8 +102,7 @@ def certify(
             dataset, config=config, split=split, text_column=text_column, label_column=label_column,
             limit=limit, shuffle=shuffle, seed=seed,
         )  # fmt: skip
-        device_ = device or (str(group.device) if group.distributed else None)
-        classifier = checked_classifier(model, tokenizer, data, device=device_, dtype=dtype)
+        classifier = checked_classifier(model, tokenizer, data, device=group.device_for(device), dtype=dtype)
         if len(classifier.label_map) < 2:
             raise UserError(f"certification needs at least 2 classes; the model has {len(classifier.label_map)}")
         return data, classifier
@@ -123,13 +121,7 @@ def certify(
         "shuffle": shuffle, "p_del": p_del, "alpha": alpha, "n0": n0, "n": n, "exact": exact, "level": level,
         "seed": seed, **(settings.schedule_settings() if procedure == "fast" else {}),
     }  # fmt: skip
-
-    def open_store() -> ResultStore | None:
-        if not (output_dir and group.is_main):
-            return None
-        return ResultStore(output_dir, run_settings, resume=resume, overwrite=overwrite)
-
-    store = group.first_error(open_store)
+    store = open_store(group, output_dir, run_settings, resume=resume, overwrite=overwrite)
     dedup = procedure == "fast"
     engine = Engine(classify, batch_size=batch_size, size=classifier.size, key=(lambda x: x) if dedup else None)
     job_type = PROCEDURES[procedure]

@@ -32,6 +32,11 @@ class ProcessGroup:
     def distributed(self) -> bool:
         return self.world_size > 1
 
+    def device_for(self, requested: str | None) -> str | None:
+        """The device to run a model on in this process: ``requested``, else the launcher's
+        device for it (``None`` outside a launcher: choose automatically)."""
+        return requested or (str(self.device) if self.distributed else None)
+
     def gather(self, obj: Any) -> list[Any]:
         """Every process's ``obj``, in rank order (a one-element list in a single process)."""
         if not self.distributed:
