@@ -181,11 +181,10 @@ def load_image_examples(
     """
     import datasets
 
-    if isinstance(dataset, (str, os.PathLike)) and Path(os.path.expanduser(str(dataset))).is_dir() and idx_splits(
-        Path(os.path.expanduser(str(dataset)))
-    ):
+    local = Path(os.path.expanduser(str(dataset))) if isinstance(dataset, (str, os.PathLike)) else None
+    if local is not None and local.is_dir() and idx_splits(local):
         name = str(dataset)
-        images, labels, split = _from_idx(Path(os.path.expanduser(name)), split, name)
+        images, labels, split = _from_idx(local, split, name)
         rows = select_rows(len(labels), limit=limit, shuffle=shuffle, seed=seed)
         index = torch.as_tensor(rows, dtype=torch.long)
         names = MNIST_LABELS if max(labels) < 10 else None
