@@ -4,7 +4,7 @@ Both certify the same random SST-2 validation sentences with the same model, ``p
 ``alpha`` through the same engine. The reference is CERT-ED's procedure: ``n0`` selection draws
 plus ``n`` estimation draws per sentence, every draw tokenized and classified (no
 deduplication). The fast procedure enumerates small strata exactly, deduplicates, and stops
-sequentially (``textrobust.certify.job``). Measured: model calls and time per sentence (wall and
+sequentially (``textrobust.certification.job``). Measured: model calls and time per sentence (wall and
 CPU seconds of this process; CPU time is less disturbed by other load on the machine) and
 certified accuracy at every radius. The sentences are processed in chunks, alternating which
 procedure goes first, so that a change of machine load hits both alike.
@@ -53,10 +53,10 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from textrobust.certify.api import certify
-    from textrobust.certify.theorem import radius_cap
-    from textrobust.data import load_split
-    from textrobust.modeling import resolve_device
+    from textrobust.certification.api import certify
+    from textrobust.certification.theorem import radius_cap
+    from textrobust.hf.data import load_split
+    from textrobust.hf.modeling import resolve_device
     from textrobust.text.model import load_model
 
     model, tokenizer = load_model(args.model, resolve_device(None), torch.float32)

@@ -48,15 +48,14 @@ def main() -> None:
 
     import textrobust
     from textrobust.core.random import draw_key, generator, stream_prefix
-    from textrobust.evaluation import build_perturbations
+    from textrobust.evaluation import text_perturbations
     from textrobust.text.data import load_text_examples
     from textrobust.text.model import text_classifier
-    from textrobust.text.synonyms import resolve
 
     data = load_text_examples(args.dataset, limit=args.limit, seed=args.seed)
     clf = text_classifier(args.model, dataset_label_names=data.label_names, device=args.device, dtype=args.dtype)
     model, tokenizer = clf.model, clf.tokenizer
-    perturbations = build_perturbations(specs, "text", {}, {"synonyms": lambda: resolve(args.synonyms)})
+    perturbations = text_perturbations(specs, args.synonyms)
     n, steps = len(data), args.max_steps
     out: dict = {"machine": machine(), "n_examples": n, "max_steps": steps, "perturbations": specs}
 

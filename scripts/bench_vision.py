@@ -1,7 +1,7 @@
 """Benchmark: RPR of the paper's MNIST CNN on the 10,000 test images, 250 steps, under the
 paper's perturbation (28 pixels) -- our engine against the paper's procedure, in ONE run.
 
-* ours: ``vision.evaluation.run_rpr`` (the shared engine: batched torch perturbations seeded
+* ours: ``vision.evaluation.image_rpr_plan`` run by the shared driver (the shared engine: batched torch perturbations seeded
   per draw, continuous batching with early exit, batches of 256);
 * paper: the authors' procedure (``noise.py`` + ``check_noise_robustness_multiple_rounds``):
   at every one of the 250 steps EVERY image is perturbed -- numpy, image by image, with the
@@ -93,7 +93,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from textrobust.core.perturbation import build
     from vision.data import load_image_examples
-    from vision.evaluation import run_rpr
+    from textrobust.core.driver import execute
+    from textrobust.core.options import RunOptions
+    from vision.evaluation import image_rpr_plan
     from vision.models import image_classifier
     from vision.ops import auto_k
 
@@ -103,7 +105,8 @@ def main() -> None:
     pixels = build(f"pixels:k={k}", "image")
     n, steps = len(test), args.max_steps
 
-    ours, wall, cpu = timed(lambda: run_rpr(clf, test, [pixels], max_steps=steps, seed=args.seed, batch_size=args.batch_size, encode=None))
+    plan = image_rpr_plan({}, clf, test, [pixels], max_steps=steps, seed=args.seed, batch_size=args.batch_size, encode=None)
+    ours, wall, cpu = timed(lambda: execute(lambda group: plan, lambda result: result, RunOptions(batch_size=args.batch_size)))
     robust_ours = np.array([r["first_flip"][pixels.spec.canonical] is None for r in ours.records])
     rows = [{"method": "ours (engine)", "images": n, "model_calls": ours.stats.model_calls, "wall_s": wall, "cpu_s": cpu,
              "wall_s_per_10k": wall * 10000 / n, "cpu_s_per_10k": cpu * 10000 / n, "measured_on": n, "robust_ratio": float(robust_ours.mean())}]  # fmt: skip

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from textrobust.data import load_split, pick_column, read_labels, select_rows  # noqa: E402
+from textrobust.hf.data import load_split, pick_column, read_labels, select_rows  # noqa: E402
 from textrobust.errors import UserError  # noqa: E402
 from textrobust.text.data import LABEL_COLUMNS, TEXT_COLUMNS  # noqa: E402
 from textrobust.training import DeletionCollator  # noqa: E402

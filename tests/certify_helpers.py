@@ -8,10 +8,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from textrobust.certify.certificate import CertifySettings
-from textrobust.certify.deletion import join_words, tail_deletion
-from textrobust.certify.job import CertifyJob
-from textrobust.certify.reference import CertEdJob
+from textrobust.certification.certificate import CertifySettings
+from textrobust.certification.deletion import join_words, tail_deletion
+from textrobust.certification.job import CertifyJob
+from textrobust.certification.reference import CertEdJob
 from textrobust.core.engine import Engine
 
 

@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from certify_helpers import certify_texts, mask_probabilities, masks, settings
-from textrobust.certify.deletion import enumeration_depth, sample_kept, stratum_weights
-from textrobust.certify.job import CertifyJob
-from textrobust.certify.reference import CertEdJob
+from textrobust.certification.deletion import enumeration_depth, sample_kept, stratum_weights
+from textrobust.certification.job import CertifyJob
+from textrobust.certification.reference import CertEdJob
 from textrobust.core.engine import Engine
 from textrobust.core.random import generator
 
@@ -101,7 +101,7 @@ def parity(texts):
 def test_choosing_the_class_on_the_bounding_draws_is_corrected_for(corrected, monkeypatch):
     """At an exact tie the certificates keep their coverage; without the corrections (whole alpha
     for each class at every look) the same check fails, so it has teeth."""
-    import textrobust.certify.job as job_module
+    import textrobust.certification.job as job_module
     from textrobust.core.stats import clopper_pearson_lower
 
     alpha, trials = 0.2, 300

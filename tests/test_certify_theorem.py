@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from textrobust.certify.bounds import look_schedule, pair_bounds, simultaneous_bounds
-from textrobust.certify.theorem import binary_radius, certified_radius, radius_cap
+from textrobust.certification.bounds import look_schedule, pair_bounds, simultaneous_bounds
+from textrobust.certification.theorem import binary_radius, certified_radius, radius_cap
 from textrobust.core.stats import clopper_pearson_lower, clopper_pearson_upper
 
 

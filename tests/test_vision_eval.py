@@ -15,7 +15,9 @@ from textrobust.cli import main
 from textrobust.core.perturbation import build
 from textrobust.errors import UserError
 from vision.data import load_image_examples, read_idx
-from vision.evaluation import run_rpr
+from textrobust.core.driver import execute
+from textrobust.core.options import RunOptions
+from vision.evaluation import image_rpr_plan
 from vision.models import PaperCNN, image_classifier, new_model, save_model
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
@@ -79,7 +81,11 @@ def test_rpr_results_do_not_depend_on_batch_size(mnist_dir, tiny_cnn_dir):
     clf = image_classifier(str(tiny_cnn_dir), image_shape=data.shape, dataset_label_names=data.label_names)
     data.labels = [int(p) for p in clf([data.image(i) for i in range(len(data))])]  # every clean input right
     specs = [build("pixels", "image"), build("gaussian:sigma=0.2", "image")]
-    runs = [run_rpr(clf, data, specs, max_steps=40, seed=0, batch_size=b, encode=None) for b in (1, 7, 256)]
+    def run(b):
+        plan = image_rpr_plan({}, clf, data, specs, max_steps=40, seed=0, batch_size=b, encode=None)
+        return execute(lambda group: plan, lambda result: result, RunOptions(batch_size=b))
+
+    runs = [run(b) for b in (1, 7, 256)]
     flips = [[r["first_flip"] for r in run.records] for run in runs]
     assert flips[0] == flips[1] == flips[2]
     assert any(f["pixels:k=0"] is not None for f in flips[0]) and all(f["pixels:k=0"] != 0 for f in flips[0])

@@ -3,9 +3,12 @@
 Public API::
 
     import textrobust
-    report = textrobust.evaluate("path/to/model", dataset="sst2", perturbations=["delete:p=0.1"])
+    report = textrobust.evaluate("path/to/model", dataset="sst2", perturbations=["delete:p=0.1"], limit=200)
     print(report.to_json())
     certified = textrobust.certify("path/to/model", dataset="sst2", p_del=0.9)
+
+The long tail of options goes through two objects, :class:`DataOptions` (which rows) and
+:class:`RunOptions` (how to run), or their fields as keywords.
 
 Heavy imports (torch, transformers, datasets) happen on first use, not on ``import textrobust``.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["evaluate", "certify", "EvalReport", "CertifyReport", "UserError", "__version__"]
+__all__ = ["evaluate", "certify", "DataOptions", "RunOptions", "EvalReport", "CertifyReport", "UserError", "__version__"]
 
 from textrobust.errors import UserError
 
@@ -26,11 +29,15 @@ def __getattr__(name: str) -> Any:
 
         return evaluate
     if name == "certify":
-        import importlib
+        from textrobust.certification.api import certify
 
-        return importlib.import_module("textrobust.certify")  # a callable package: certify.api.certify
+        return certify
+    if name in ("DataOptions", "RunOptions"):
+        from textrobust.core import options
+
+        return getattr(options, name)
     if name == "CertifyReport":
-        from textrobust.certify.report import CertifyReport
+        from textrobust.certification.report import CertifyReport
 
         return CertifyReport
     if name == "EvalReport":

@@ -39,22 +39,17 @@ at every evaluation: changes in the curves come from the model, not from new noi
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any, Mapping, Sequence
 
 from transformers import TrainerCallback
 
-from textrobust.core.distributed import process_group
+from textrobust.core.driver import execute
+from textrobust.core.options import DataOptions, RunOptions
 from textrobust.core.report import EvalReport
-from textrobust.errors import UserError
-from textrobust.evaluation import (
-    TextrobustWarning,
-    check_run_options,
-    checked_classifier,
-    load_eval_inputs,
-    run_rpr,
-)
+from textrobust.errors import TextrobustWarning, UserError
+from textrobust.core.rpr import check_max_steps
+from textrobust.evaluation import checked_classifier, eval_plan, eval_report, load_eval_inputs
 
 PREFIX = "eval_robust"
 
@@ -106,7 +101,7 @@ def certify_metrics(report: Mapping[str, Any], prefix: str = PREFIX) -> dict[str
 CERTIFY_OPTIONS: dict[str, tuple[type, ...]] = {
     "p_del": (int, float), "n0": (int,), "n": (int,), "alpha": (int, float), "exact": (bool,),
     "level": (str,), "procedure": (str,), "max_enumerate": (int,), "batch_size": (int,),
-}  # fmt: skip
+}
 
 
 def certify_options(certify: Any, batch_size: int) -> dict[str, Any]:
@@ -114,8 +109,8 @@ def certify_options(certify: Any, batch_size: int) -> dict[str, Any]:
     callback's ``batch_size``); a :class:`UserError` names a wrong option before training starts."""
     import inspect
 
-    from textrobust.certify.api import certify as certify_api
-    from textrobust.certify.api import check_options
+    from textrobust.certification.api import certify as certify_api
+    from textrobust.certification.api import check_options
 
     if not isinstance(certify, Mapping) or "p_del" not in certify:
         raise UserError('certify= takes a dict of certify options with at least "p_del", e.g. {"p_del": 0.9}')
@@ -130,7 +125,8 @@ def certify_options(certify: Any, batch_size: int) -> dict[str, Any]:
     options = {**defaults, "batch_size": batch_size, **certify}
     if not 0.0 < options["p_del"] < 1.0:
         raise UserError(f"certify p_del must be in (0, 1), got {options['p_del']!r}")
-    check_options(**{k: options[k] for k in ("p_del", "alpha", "n0", "n", "batch_size", "level", "procedure", "max_enumerate")})
+    RunOptions(batch_size=options["batch_size"])  # checks it
+    check_options(**{k: options[k] for k in ("p_del", "alpha", "n0", "n", "level", "procedure", "max_enumerate")})
     return options
 
 
@@ -196,7 +192,9 @@ class RobustnessCallback(TrainerCallback):
         synonyms: Any = None,
         prefix: str = PREFIX,
     ) -> None:
-        check_run_options(max_steps, batch_size)
+        check_max_steps(max_steps)
+        self.data = DataOptions(split=split, input_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle)
+        self.run = RunOptions(batch_size=batch_size)
         if isinstance(perturbations, str):
             perturbations = [perturbations]
         # checked now, not after the first training steps
@@ -204,13 +202,7 @@ class RobustnessCallback(TrainerCallback):
         self.eval_dataset = eval_dataset
         self.perturbations = list(perturbations)
         self.max_steps = max_steps
-        self.limit = limit
-        self.shuffle = shuffle
         self.seed = seed
-        self.batch_size = batch_size
-        self.text_column = text_column
-        self.label_column = label_column
-        self.split = split
         self.synonyms = synonyms
         self.prefix = prefix
         self.trainer: Any = None
@@ -269,26 +261,21 @@ class RobustnessCallback(TrainerCallback):
         The model runs in eval mode and is left in train mode if ``training`` or if it was in
         train mode before, else in eval mode.
         """
-        started = time.perf_counter()
-        group = process_group()
         was_training = model.training
 
-        def setup() -> tuple[Any, Any, Any]:
+        def prepare(group: Any) -> Any:
             if self._inputs is None:
                 self._inputs = load_eval_inputs(
-                    self.eval_dataset, self.perturbations, split=self.split, text_column=self.text_column,
-                    label_column=self.label_column, limit=self.limit, shuffle=self.shuffle, seed=self.seed,
-                    synonyms=self.synonyms,
-                )  # fmt: skip
+                    self.eval_dataset, self.perturbations, self.data, seed=self.seed, synonyms=self.synonyms
+                )
             data, chosen = self._inputs
-            return data, chosen, checked_classifier(model, tokenizer, data)
+            classifier = checked_classifier(model, tokenizer, data)
+            return eval_plan(
+                classifier, data, chosen, self.data, max_steps=self.max_steps, seed=self.seed, batch_size=self.run.batch_size
+            )
 
         try:
-            data, chosen, classifier = group.first_error(setup)
-            report = run_rpr(
-                classifier, data, chosen, max_steps=self.max_steps, seed=self.seed, batch_size=self.batch_size,
-                group=group, started=started,
-            )  # fmt: skip
+            report = execute(prepare, eval_report, self.run)
             metrics = robust_metrics(report, self.prefix)
             certified = self._run_certify(model, tokenizer) if self.certify is not None else None
             if certified is not None:
@@ -301,12 +288,8 @@ class RobustnessCallback(TrainerCallback):
     def _run_certify(self, model: Any, tokenizer: Any) -> Any:
         """``textrobust.certify`` on the same examples with the ``certify`` options, on every
         process (examples split and gathered), the model left on its device, nothing written."""
-        from textrobust.certify.api import certify
+        from textrobust.certification.api import certify
 
         assert self.certify is not None
         device = str(next(model.parameters()).device)  # where it is (certify would move it to the process's device)
-        return certify(
-            model, tokenizer, self.eval_dataset, split=self.split, text_column=self.text_column,
-            label_column=self.label_column, limit=self.limit, shuffle=self.shuffle, seed=self.seed,
-            device=device, **self.certify,
-        )  # fmt: skip
+        return certify(model, tokenizer, self.eval_dataset, seed=self.seed, data=self.data, device=device, **self.certify)

@@ -11,3 +11,7 @@ class UserError(ValueError):
     The message is one readable line that says what is wrong and, where it helps,
     what would be accepted instead.
     """
+
+
+class TextrobustWarning(UserWarning):
+    """Something worth one line to the user, that does not stop the run."""

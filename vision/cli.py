@@ -1,5 +1,5 @@
-"""``textrobust vision``: RPR of image classifiers (``eval``) and the paper's reproduction
-(``reproduce``). Registered on the main CLI in :mod:`textrobust.cli`; heavy imports (torch)
+"""``textrobust vision`` commands: RPR of image classifiers (``eval``) and the paper's
+reproduction (``reproduce``). :mod:`textrobust.cli` registers them; heavy imports (torch)
 happen inside the commands."""
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ from typing import List, Optional
 
 import typer
 
-vision_app = typer.Typer(
-    name="vision",
-    help="Image classifiers: RPR under pixel noise and weather, and the RPR paper's MNIST reproduction.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
+from textrobust.cli.common import MaxSteps, Seed
+from textrobust.cli.options import DataGroup, RunGroup, with_options
+from textrobust.core.options import DataOptions, RunOptions
 
 def _threads(threads: Optional[int]) -> None:
     from textrobust.errors import UserError
@@ -31,29 +27,34 @@ def _threads(threads: Optional[int]) -> None:
     torch.set_num_threads(threads)
 
 
-@vision_app.command("eval")
-def eval_command(
-    model: str = typer.Option(..., help="A saved vision model directory, a Hugging Face image classifier (directory or Hub id), or a TorchScript file."),
-    dataset: str = typer.Option("mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."),
-    split: Optional[str] = typer.Option(None, help="Split to evaluate [default: validation, else test]."),
-    image_column: Optional[str] = typer.Option(None, help="Column holding the image [default: detected]."),
-    label_column: Optional[str] = typer.Option(None, help="Column holding the label [default: detected]."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate the first N examples (after --shuffle)."),
-    shuffle: bool = typer.Option(False, help="Shuffle (seeded by --seed) before --limit."),
-    perturb: Optional[List[str]] = typer.Option(
-        None, "--perturb", help="Image perturbation spec NAME[:key=value,...]; repeat for several "
-        "(list them with `textrobust perturbations image`). [default: pixels, gaussian, fog]",
+@with_options(
+    data=DataGroup(column="image", config=False),
+    run=RunGroup(
+        batch_size=256,
+        batch_help="Images per model call (small CNNs run fastest at 128-256 on a CPU: their activations stay in cache).",
+        dtype=False,
     ),
-    max_steps: int = typer.Option(250, help="Draws per example and perturbation (the paper's MAX_STEPS)."),
-    batch_size: int = typer.Option(256, help="Images per model call (small CNNs run fastest at 128-256 on a CPU: their activations stay in cache)."),
-    seed: int = typer.Option(0, help="Seed for every perturbation draw."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:N or mps [default: auto]."),
+)
+def eval_command(
+    model: str = typer.Option(
+        ..., help="A saved vision model directory, a Hugging Face image classifier (directory or Hub id), or a TorchScript file."
+    ),
+    dataset: str = typer.Option(
+        "mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."
+    ),
+    perturb: Optional[List[str]] = typer.Option(
+        None,
+        "--perturb",
+        help="Image perturbation spec NAME[:key=value,...]; repeat for several "
+        "(list them with `textrobust perturbations image`). (default: pixels, gaussian, fog)",
+    ),
+    max_steps: MaxSteps = 250,
+    seed: Seed = 0,
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
-    output: Optional[Path] = typer.Option(None, help="Directory for report.json, report.md, figures and examples.jsonl."),
-    resume: bool = typer.Option(False, help="Continue a stopped run in --output."),
-    overwrite: bool = typer.Option(False, help="Replace earlier results in --output."),
     save_flipped: bool = typer.Option(True, help="Store each example's first flipping draw as a PNG data URI in examples.jsonl."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    *,
+    data: DataOptions,
+    run: RunOptions,
 ) -> None:
     """Randomized Perturbation Robustness of an image classifier."""
     from textrobust.cli.common import print_eval_summary
@@ -63,15 +64,12 @@ def eval_command(
     from vision.evaluation import evaluate
 
     report = evaluate(
-        model, dataset, perturb or None, max_steps=max_steps, seed=seed, batch_size=batch_size, split=split,
-        image_column=image_column, label_column=label_column, limit=limit, shuffle=shuffle, device=device,
-        output_dir=output, resume=resume, overwrite=overwrite, progress=progress, save_flipped=save_flipped,
-    )  # fmt: skip
+        model, dataset, perturb or None, max_steps=max_steps, seed=seed, save_flipped=save_flipped, data=data, run=run
+    )
     if process_group().is_main:
-        print_eval_summary(report, output)
+        print_eval_summary(report, run.output_dir)
 
 
-@vision_app.command("reproduce")
 def reproduce_command(
     dataset: str = typer.Option("mnist", help="mnist or cifar10."),
     data: Optional[str] = typer.Option(None, help="Where to read the dataset: a local directory (e.g. ../shared/data/mnist) or an IDX directory (default: the Hub)."),

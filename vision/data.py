@@ -1,7 +1,7 @@
 """Labelled images: Hub names and aliases, local directories and data files, raw MNIST IDX.
 
 ``mnist`` -> ``ylecun/mnist`` and ``cifar10`` -> ``uoft-cs/cifar10`` on the Hub (through
-:func:`textrobust.data.load_split`); a local directory in the same layout (the offline twins
+:func:`textrobust.hf.data.load_split`); a local directory in the same layout (the offline twins
 in ``../shared/data``); a directory of IDX files (``train-images-idx3-ubyte[.gz]``,
 ``t10k-...``) read by :func:`read_idx`; or a ``datasets.Dataset``.
 
@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from textrobust.data import pick_column, read_chosen_labels, resolve_split, select_rows
+from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
 from textrobust.errors import UserError
 
 IMAGE_COLUMNS = ("image", "img", "pixel_values", "pixels", "picture", "photo")

@@ -2,9 +2,9 @@
 
 The image twin of :func:`textrobust.evaluate`, on the same pieces: the perturbation registry,
 :class:`~textrobust.core.engine.Engine`, :class:`~textrobust.core.rpr.RPRJob`,
-:func:`~textrobust.core.runner.run_examples`, :class:`~textrobust.core.store.ResultStore` and
-:func:`~textrobust.core.report.build_eval_report`. :func:`run_rpr` is the one RPR loop of the
-vision side (``evaluate`` and the paper reproduction both call it).
+:func:`~textrobust.core.driver.execute` and :func:`~textrobust.core.rpr.rpr_plan`.
+:func:`image_rpr_plan` is the plan of every image RPR run (``evaluate`` and the paper
+reproduction both use it).
 
 Images have no dedup key (two random draws of an image are almost never equal, and hashing
 them costs more than classifying them) and one size (no sorting). The engine keeps fewer
@@ -15,37 +15,26 @@ bookkeeping of one job round.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import vision.perturbations  # noqa: F401  (registers the image perturbations)
-from textrobust.core.distributed import process_group
-from textrobust.core.engine import Engine, EngineStats
+from textrobust.core.driver import Plan, RunResult, execute
+from textrobust.core.engine import Engine
+from textrobust.core.options import DataOptions, RunOptions, split_options
 from textrobust.core.outputs import write_eval_outputs
-from textrobust.core.perturbation import Perturbation
-from textrobust.core.progress import progress_bar
-from textrobust.core.report import EvalReport, build_eval_report
-from textrobust.core.rpr import RPRJob
-from textrobust.core.runner import open_store, run_examples
-from textrobust.core.store import ResultStore
+from textrobust.core.perturbation import Perturbation, build_perturbations
+from textrobust.core.report import EvalReport
+from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
+from textrobust.errors import UserError
 from vision.batch import png_data_uri
 from vision.data import ImageExamples, load_image_examples
 from vision.models import ImageClassifier, image_classifier
 
 DEFAULT_PERTURBATIONS = ("pixels", "gaussian", "fog")
 DRAWS_PER_ROUND = 8  # per job and engine round; see the module docstring
-
-
-@dataclass
-class RPRRun:
-    """The per-example records of one RPR run and what it cost."""
-
-    records: list[dict]
-    resumed: int
-    stats: EngineStats
-    seconds: float
+#: The vision API's name for :attr:`DataOptions.input_column`, and its own run defaults.
+IMAGE_ALIASES = {"image_column": "input_column"}
+IMAGE_RUN_DEFAULTS = {"batch_size": 256}
 
 
 def image_engine(classifier: Callable, batch_size: int) -> Engine:
@@ -54,40 +43,34 @@ def image_engine(classifier: Callable, batch_size: int) -> Engine:
     return Engine(classifier, batch_size=batch_size, round_size=round_size, max_active=max(1, round_size // DRAWS_PER_ROUND))
 
 
-def run_rpr(
+def image_rpr_plan(
+    settings: dict[str, Any],
     classifier: Callable,
     examples: ImageExamples,
     perturbations: Sequence[Perturbation],
     *,
     max_steps: int,
     seed: int,
-    batch_size: int = 256,
-    store: ResultStore | None = None,
-    progress: bool = False,
-    description: str = "RPR",
+    batch_size: int,
     encode: Callable[[Any], Any] | None = png_data_uri,
-) -> RPRRun:
-    """RPR of every example under every perturbation, through the engine (records in example
-    order). ``encode`` turns a flipped input into its JSON form (``None``: store null)."""
-    started = time.perf_counter()
-    group = process_group()
-    engine = image_engine(classifier, batch_size)
-    positions = range(len(examples))
-    to_json = encode if encode is not None else (lambda x: None)
-    with progress_bar(len(examples), description, enabled=progress and group.is_main) as advance:
-        records, resumed = run_examples(
-            positions,
-            lambda i: RPRJob(examples.ids[i], examples.image(i), examples.labels[i], perturbations, max_steps, seed),
-            engine,
-            index_of=lambda i: examples.ids[i],
-            to_record=lambda job: job.record(to_json, flipped_field="flipped_image"),
-            store=store,
-            group=group,
-            on_progress=advance,
-        )
-    stats = engine.stats
-    stats.model_calls = sum(group.gather(stats.model_calls))
-    return RPRRun(records, resumed, stats, time.perf_counter() - started)
+    description: str = "RPR",
+) -> Plan:
+    """The driver's plan for RPR of every image under every perturbation. ``encode`` turns a
+    flipped image into its JSON form (``None``: store null)."""
+    return rpr_plan(
+        settings,
+        examples.ids,
+        examples.image,
+        examples.labels,
+        perturbations,
+        max_steps=max_steps,
+        seed=seed,
+        engine=image_engine(classifier, batch_size),
+        flipped_field="flipped_image",
+        encode=encode if encode is not None else (lambda x: None),
+        description=description,
+        context=(examples, classifier),
+    )
 
 
 def evaluate(
@@ -97,18 +80,10 @@ def evaluate(
     *,
     max_steps: int = 250,
     seed: int = 0,
-    batch_size: int = 256,
-    split: str | None = None,
-    image_column: str | None = None,
-    label_column: str | None = None,
-    limit: int | None = None,
-    shuffle: bool = False,
-    device: str | None = None,
-    output_dir: str | Path | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = False,
     save_flipped: bool = True,
+    data: DataOptions | None = None,
+    run: RunOptions | None = None,
+    **options: Any,
 ) -> EvalReport:
     """Randomized Perturbation Robustness of an image classifier on a labelled dataset.
 
@@ -117,53 +92,70 @@ def evaluate(
     or a TorchScript file. ``dataset`` is a name or alias (``mnist``, ``cifar10``), a local
     directory or data file, a directory of MNIST IDX files, or a ``datasets.Dataset``.
     ``perturbations`` are image specs (default: ``pixels``, ``gaussian``, ``fog``).
+    ``data``/``run`` and the option keywords are as in :func:`textrobust.evaluate`
+    (``image_column`` names the image column; ``batch_size`` defaults to 256 here).
     With ``output_dir``: ``examples.jsonl`` streams per-example results (``flipped_image`` is
     the first flipping draw as a PNG data URI, or null; ``save_flipped=False`` stores null),
     ``resume`` continues a stopped run, and report.json, report.md and figures are written.
 
     Results depend only on the data, the model, the perturbations, ``max_steps`` and ``seed``.
     """
-    from textrobust.evaluation import build_perturbations, check_run_options
+    data, run = split_options(
+        options, data, run, aliases=IMAGE_ALIASES, run_defaults=IMAGE_RUN_DEFAULTS, function="vision.evaluate()"
+    )
+    if data.config is not None or run.dtype is not None:
+        raise UserError("vision evaluation takes no dataset config and no dtype")
 
-    started = time.perf_counter()
-    group = process_group()
-
-    def setup() -> tuple[ImageExamples, list[Perturbation], ImageClassifier]:
-        check_run_options(max_steps, batch_size)
-        data = load_image_examples(
-            dataset, split=split, image_column=image_column, label_column=label_column, limit=limit, shuffle=shuffle, seed=seed
+    def prepare(group: Any) -> Plan:
+        check_max_steps(max_steps)
+        examples = load_image_examples(
+            dataset,
+            split=data.split,
+            image_column=data.input_column,
+            label_column=data.label_column,
+            limit=data.limit,
+            shuffle=data.shuffle,
+            seed=seed,
         )
-        chosen = build_perturbations(list(perturbations or DEFAULT_PERTURBATIONS), "image", {}, {})
-        classifier = image_classifier(
-            model, image_shape=data.shape, dataset_label_names=data.label_names, dataset_labels=data.labels,
-            device=group.device_for(device),
-        )  # fmt: skip
-        return data, chosen, classifier
+        chosen = build_perturbations(perturbations, "image", default=DEFAULT_PERTURBATIONS)
+        classifier: ImageClassifier = image_classifier(
+            model,
+            image_shape=examples.shape,
+            dataset_label_names=examples.label_names,
+            dataset_labels=examples.labels,
+            device=group.device_for(run.device),
+        )
+        settings = {
+            "task": "vision-eval",
+            "model": classifier.name,
+            "dataset": examples.name,
+            "split": examples.split,
+            "limit": data.limit,
+            "shuffle": data.shuffle,
+            "perturbations": [p.spec.canonical for p in chosen],
+            "max_steps": max_steps,
+            "seed": seed,
+        }
+        return image_rpr_plan(
+            settings,
+            classifier,
+            examples,
+            chosen,
+            max_steps=max_steps,
+            seed=seed,
+            batch_size=run.batch_size,
+            encode=png_data_uri if save_flipped else None,
+        )
 
-    # as in the text ``evaluate``: every process sets up, or all stop with the same error
-    data, chosen, classifier = group.first_error(setup)
-    specs = [p.spec.canonical for p in chosen]
-    settings = {
-        "task": "vision-eval", "model": classifier.name, "dataset": data.name, "split": data.split, "limit": limit,
-        "shuffle": shuffle, "perturbations": specs, "max_steps": max_steps, "seed": seed,
-    }  # fmt: skip
-    store = open_store(group, output_dir, settings, resume=resume, overwrite=overwrite)
-    try:
-        run = run_rpr(
-            classifier, data, chosen, max_steps=max_steps, seed=seed, batch_size=batch_size, store=store,
-            progress=progress, encode=png_data_uri if save_flipped else None,
-        )  # fmt: skip
-        if store is not None:
-            store.finish()
-    finally:
-        if store is not None:
-            store.close()
-    report = build_eval_report(
-        run.records, specs, max_steps, model=classifier.name, dataset=data.name, split=data.split, seed=seed,
-        model_calls=run.stats.model_calls, seconds=time.perf_counter() - started, label_names=data.label_names or None,
-        resumed_examples=run.resumed, extra={"image_shape": list(data.shape), "processes": group.world_size},
-    )  # fmt: skip
-    if output_dir and group.is_main:
-        write_eval_outputs(report, output_dir)
-    return report
+    def build_report(result: RunResult) -> EvalReport:
+        examples, classifier = result.plan.context
+        return rpr_report(
+            result,
+            model=classifier.name,
+            dataset=examples.name,
+            split=examples.split,
+            label_names=examples.label_names or None,
+            extra={"image_shape": list(examples.shape), "processes": result.processes},
+        )
 
+    return execute(prepare, build_report, run, write_outputs=write_eval_outputs)

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from textrobust.errors import UserError
-from textrobust.hub import loading_model, looks_like_path
-from textrobust.modeling import is_default_label_names, label_mapping, resolve_device
+from textrobust.hf.hub import loading_model, looks_like_path
+from textrobust.hf.modeling import is_default_label_names, label_mapping, resolve_device
 from vision.batch import stack_images
 
 META_FILE = "vision_model.json"

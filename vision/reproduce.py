@@ -10,7 +10,7 @@
    choosing robust images or only from training on fewer images.
 6. RPR of M_R and M_rand on the test set; report.json, report.md and the figures.
 
-Every RPR run goes through :func:`vision.evaluation.run_rpr` (the shared engine) and streams
+Every RPR run goes through the shared driver (:func:`textrobust.core.driver.execute`) and streams
 to ``rpr/<run>/examples.jsonl``; trained models are saved in ``models/<name>``; with
 ``resume`` a stopped reproduction continues where it was.
 """
@@ -26,13 +26,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from textrobust.core.driver import Plan, RunResult, execute
+from textrobust.core.options import RunOptions
 from textrobust.core.perturbation import build
-from textrobust.core.report import EvalReport, build_eval_report
+from textrobust.core.report import EvalReport
+from textrobust.core.rpr import rpr_report
 from textrobust.core.stats import paired_delta
-from textrobust.core.store import ResultStore
 from textrobust.errors import UserError
 from vision.data import ImageExamples, load_image_examples
-from vision.evaluation import run_rpr
+from vision.evaluation import image_rpr_plan
 from vision.models import META_FILE, ImageClassifier, image_classifier, load_saved_model, save_model
 from vision.ops import auto_k
 from vision.training import Recipe, TrainResult, train_model
@@ -169,22 +171,24 @@ class Runner:
         }  # fmt: skip
         # resuming continues a run of the same model; a retrained model starts its runs over
         same = (run_dir / "run.json").is_file() and json.loads((run_dir / "run.json").read_text()) == json.loads(json.dumps(settings))
-        store = ResultStore(run_dir, settings, resume=cfg.resume and same, overwrite=cfg.overwrite or cfg.resume)
-        try:
-            with self.timed(f"RPR {name} {split}"):
-                run = run_rpr(
-                    classifier, examples, [self.perturbation], max_steps=cfg.max_steps, seed=cfg.seed,
-                    batch_size=cfg.batch_size, store=store, progress=cfg.progress, description=f"RPR {name} {split}", encode=None,
-                )  # fmt: skip
-            store.finish()
-        finally:
-            store.close()
-        self.model_calls[f"{name} {split}"] = run.stats.model_calls
-        report = build_eval_report(
-            run.records, [self.spec], cfg.max_steps, model=name, dataset=cfg.dataset, split=split, seed=cfg.seed,
-            model_calls=run.stats.model_calls, seconds=run.seconds, label_names=self.label_names,
-        )  # fmt: skip
-        return report, run.records
+        run = RunOptions(
+            batch_size=cfg.batch_size, output_dir=run_dir, resume=cfg.resume and same, overwrite=cfg.overwrite or cfg.resume,
+            progress=cfg.progress,
+        )
+
+        def prepare(group: Any) -> Plan:
+            return image_rpr_plan(
+                settings, classifier, examples, [self.perturbation], max_steps=cfg.max_steps, seed=cfg.seed,
+                batch_size=cfg.batch_size, encode=None, description=f"RPR {name} {split}",
+            )
+
+        def build_report(result: RunResult) -> EvalReport:
+            return rpr_report(result, model=name, dataset=cfg.dataset, split=split, label_names=self.label_names)
+
+        with self.timed(f"RPR {name} {split}"):
+            report = execute(prepare, build_report, run)
+        self.model_calls[f"{name} {split}"] = report.model_calls
+        return report, report.records
 
     def log(self, message: str) -> None:
         self.cfg.log(message)

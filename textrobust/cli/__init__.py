@@ -1,76 +1,15 @@
 """The ``textrobust`` command line. Every command is a thin layer over the Python API.
 
 Errors in what the user gave (paths, columns, labels, specs, option values) end with one line
-on stderr and exit code 2, never a traceback.
+on stderr and exit code 2, never a traceback. The app and its commands are in
+:mod:`textrobust.cli.app`; importing this package loads neither.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
-
-import click
-import typer
-
-from textrobust.errors import UserError
-
-app = typer.Typer(
-    name="textrobust",
-    help="Measure how robust a classifier is to random perturbations of its inputs (RPR).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-# Commands register themselves on `app` when imported.
-from textrobust.cli import certify_cmd, eval_cmd  # noqa: E402,F401
-from vision.cli import vision_app  # noqa: E402
-
-app.add_typer(vision_app, name="vision")
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input).
+    """Run the CLI; returns the exit code (0 ok, 1 a failed gate, 2 bad input)."""
+    from textrobust.cli.app import main as run
 
-    Under a launcher (``accelerate launch``, ``torchrun``) every process runs this; warnings
-    are shown by the main process only, and so is an error that every process raised
-    (:meth:`~textrobust.core.distributed.ProcessGroup.first_error`): one line, exit 2 each.
-    Such a process ends here rather than returning (:func:`~textrobust.core.distributed.end_distributed_process`).
-    """
-    from textrobust.core.distributed import end_distributed_process
-
-    code = _run(argv)
-    end_distributed_process(code)
-    return code
-
-
-def _run(argv: list[str] | None) -> int:
-    from textrobust.core.distributed import launcher_rank
-
-    main_process = launcher_rank() == 0
-    warnings.showwarning = _one_line_warning if main_process else lambda *a, **k: None
-    try:
-        result = app(args=argv, prog_name="textrobust", standalone_mode=False)
-    except UserError as e:
-        if main_process or not getattr(e, "reported_on_main", False):
-            print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (typer.Exit, click.exceptions.Exit) as e:
-        return int(getattr(e, "exit_code", 0) or 0)
-    except (typer.Abort, click.Abort, KeyboardInterrupt):
-        print("aborted", file=sys.stderr)
-        return 130
-    except _CLI_ERRORS as e:  # usage errors: bad option names or values
-        message = " ".join(e.format_message().split())
-        if message and main_process:  # every process parses the same arguments; "" = help shown
-            print(f"error: {message}", file=sys.stderr)
-        return int(getattr(e, "exit_code", 2) or 2)
-    return result if isinstance(result, int) else 0
-
-
-# typer vendors its own click; older versions use the click package: catch both
-_CLI_ERRORS = tuple({click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)})
+    return run(argv)

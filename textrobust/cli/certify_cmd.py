@@ -2,75 +2,61 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import typer
 
-from textrobust.cli import app
-from textrobust.cli.common import (
-    BatchSize,
-    Config,
-    Dataset,
-    Device,
-    Dtype,
-    LabelColumn,
-    Limit,
-    Model,
-    Overwrite,
-    Progress,
-    Resume,
-    Shuffle,
-    Split,
-    TextColumn,
-)
+from textrobust.cli.common import Dataset, Model
+from textrobust.cli.options import DataGroup, RunGroup, with_options
+from textrobust.core.options import DataOptions, RunOptions
 
 
-@app.command("certify")
+@with_options(data=DataGroup(), run=RunGroup(output_help="Directory for report.json, certified_accuracy.png and examples.jsonl."))
 def certify_command(
     model: Model = "bert-base",
     dataset: Dataset = "sst2",
-    config: Config = None,
-    split: Split = None,
-    text_column: TextColumn = None,
-    label_column: LabelColumn = None,
-    limit: Limit = None,
-    shuffle: Shuffle = False,
     p_del: float = typer.Option(0.9, help="Probability of deleting each word (or token)."),
     n0: int = typer.Option(1000, help="Selection draws of CERT-ED's procedure (the fast one spends n0 + n at most)."),
     n: int = typer.Option(
-        4000, "--n", "--n-draws",
-        help="Estimation draws of CERT-ED's procedure (--n-draws: the same, for torchrun, whose parser takes --n for an abbreviation of its own options).",
+        4000,
+        "--n",
+        "--n-draws",
+        help="Estimation draws of CERT-ED's procedure (--n-draws: the same, for torchrun, whose parser takes --n "
+        "for an abbreviation of its own options).",
     ),
     alpha: float = typer.Option(0.05, help="Certificates hold with probability at least 1 - alpha."),
     exact: bool = typer.Option(True, help="Enumerate small strata of kept words exactly (exact certificates for short inputs)."),
     level: str = typer.Option("word", help="Delete words or tokenizer tokens: word | token."),
     procedure: str = typer.Option("fast", help="fast (dedup, exact strata, sequential stopping) or cert-ed (the reference)."),
     max_enumerate: int = typer.Option(256, help="Kept-subsets per example the fast procedure may enumerate."),
-    batch_size: BatchSize = 64,
     seed: int = typer.Option(0, help="Seed for every deletion draw."),
-    device: Device = None,
-    dtype: Dtype = None,
-    output: Optional[Path] = typer.Option(None, help="Directory for report.json, certified_accuracy.png and examples.jsonl."),
-    resume: Resume = False,
-    overwrite: Overwrite = False,
-    progress: Progress = True,
+    *,
+    data: DataOptions,
+    run: RunOptions,
 ) -> None:
     """Certified accuracy under edits (Levenshtein radius) by randomized deletion smoothing."""
     from rich.markup import escape
     from rich.table import Table
 
-    from textrobust.certify.api import certify
-    from textrobust.certify.outputs import summary_rows
+    from textrobust.certification.api import certify
+    from textrobust.certification.outputs import summary_rows
     from textrobust.cli.common import console_for_tables
     from textrobust.core.distributed import process_group
 
     report = certify(
-        model, None, dataset, p_del, n0=n0, n=n, alpha=alpha, exact=exact, level=level, procedure=procedure,
-        max_enumerate=max_enumerate, seed=seed, batch_size=batch_size, config=config, split=split,
-        text_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle, device=device,
-        dtype=dtype, output_dir=output, resume=resume, overwrite=overwrite, progress=progress,
-    )  # fmt: skip
+        model,
+        None,
+        dataset,
+        p_del,
+        n0=n0,
+        n=n,
+        alpha=alpha,
+        exact=exact,
+        level=level,
+        procedure=procedure,
+        max_enumerate=max_enumerate,
+        seed=seed,
+        data=data,
+        run=run,
+    )
     if not process_group().is_main:
         return
     console = console_for_tables()
@@ -82,6 +68,7 @@ def certify_command(
     for row in summary_rows(report):
         table.add_row(*row)
     console.print(table)
+    output = run.output_dir
     console.print(
         escape(
             f"{report.model_calls} model calls in {report.seconds:.1f} s; {report.exact_examples} exact certificates"

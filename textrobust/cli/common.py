@@ -1,9 +1,9 @@
-"""Shared pieces of the CLI commands: the data, model and run options, and the summary table."""
+"""Shared pieces of the CLI commands: the model, dataset, steps and seed options, and the summary table."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,21 +14,11 @@ from rich.table import Table
 from textrobust.core.outputs import SUMMARY_HEADER, fmt_rate, summary_rows
 from textrobust.core.report import EvalReport
 
-# Options every command over a labelled text dataset takes (use as ``model: Model = "bert-base"``).
+# Options that several commands take (the data and run options are in textrobust.cli.options).
 Model = Annotated[str, typer.Option(help="Hub id, local directory, or alias (bert-base).")]
 Dataset = Annotated[str, typer.Option(help="Hub id, local directory or data file, or alias (sst2, ag_news, imdb).")]
-Config = Annotated[Optional[str], typer.Option(help="Dataset configuration (Hub datasets).")]
-Split = Annotated[Optional[str], typer.Option(help="Split to use (default: validation, else test).")]
-TextColumn = Annotated[Optional[str], typer.Option(help="Column holding the text (default: detected).")]
-LabelColumn = Annotated[Optional[str], typer.Option(help="Column holding the label (default: detected).")]
-Limit = Annotated[Optional[int], typer.Option(help="Use the first N examples (after --shuffle).")]
-Shuffle = Annotated[bool, typer.Option(help="Shuffle (seeded by --seed) before --limit.")]
-BatchSize = Annotated[int, typer.Option(help="Inputs per model call.")]
-Device = Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N or mps (default: auto).")]
-Dtype = Annotated[Optional[str], typer.Option(help="fp32, bf16 or fp16 (bf16/fp16 on GPU).")]
-Resume = Annotated[bool, typer.Option(help="Continue a stopped run in --output.")]
-Overwrite = Annotated[bool, typer.Option(help="Replace earlier results in --output.")]
-Progress = Annotated[bool, typer.Option(help="Show a progress bar.")]
+MaxSteps = Annotated[int, typer.Option(help="Draws per example and perturbation (the paper's MAX_STEPS).")]
+Seed = Annotated[int, typer.Option(help="Seed for every perturbation draw.")]
 
 
 def console_for_tables() -> Console:

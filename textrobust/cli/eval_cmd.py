@@ -1,4 +1,5 @@
-"""``textrobust eval``: RPR of a Hugging Face text classifier, with a summary table."""
+"""``textrobust eval``: RPR of a Hugging Face text classifier, with a summary table;
+``textrobust perturbations``: the registered perturbations."""
 
 from __future__ import annotations
 
@@ -7,66 +8,50 @@ from typing import List, Optional
 
 import typer
 
-from textrobust.cli import app
-from textrobust.cli.common import (
-    BatchSize,
-    Config,
-    Dataset,
-    Device,
-    Dtype,
-    LabelColumn,
-    Limit,
-    Model,
-    Overwrite,
-    Progress,
-    Resume,
-    Shuffle,
-    Split,
-    TextColumn,
-    print_eval_summary,
-)
+from textrobust.cli.common import Dataset, MaxSteps, Model, Seed, print_eval_summary
+from textrobust.cli.options import DataGroup, RunGroup, with_options
+from textrobust.core.options import DataOptions, RunOptions
 
 
-@app.command("eval")
+@with_options(data=DataGroup(), run=RunGroup())
 def eval_command(
     model: Model = "bert-base",
     dataset: Dataset = "sst2",
-    config: Config = None,
-    split: Split = None,
-    text_column: TextColumn = None,
-    label_column: LabelColumn = None,
-    limit: Limit = None,
-    shuffle: Shuffle = False,
     perturb: Optional[List[str]] = typer.Option(
-        None, "--perturb", help="Perturbation spec NAME[:key=value,...]; repeat for several. "
+        None,
+        "--perturb",
+        help="Perturbation spec NAME[:key=value,...]; repeat for several. "
         "(default: delete:p=0.1, synonym:p=0.1, typo:p=0.05)",
     ),
-    max_steps: int = typer.Option(250, help="Draws per example and perturbation (the paper's MAX_STEPS)."),
-    batch_size: BatchSize = 64,
-    seed: int = typer.Option(0, help="Seed for every perturbation draw."),
-    device: Device = None,
-    dtype: Dtype = None,
-    synonyms: Optional[Path] = typer.Option(None, help="JSON object mapping each lemma to a list of synonyms (default: $TEXTROBUST_SYNONYMS, else NLTK WordNet)."),
-    output: Optional[Path] = typer.Option(None, help="Directory for report.json, report.md, figures and examples.jsonl."),
-    resume: Resume = False,
-    overwrite: Overwrite = False,
-    progress: Progress = True,
+    max_steps: MaxSteps = 250,
+    seed: Seed = 0,
+    synonyms: Optional[Path] = typer.Option(
+        None,
+        help="JSON object mapping each lemma to a list of synonyms (default: $TEXTROBUST_SYNONYMS, else NLTK WordNet).",
+    ),
+    *,
+    data: DataOptions,
+    run: RunOptions,
 ) -> None:
     """Randomized Perturbation Robustness of a text classifier."""
     from textrobust.core.distributed import process_group
     from textrobust.evaluation import evaluate
 
     report = evaluate(
-        model, None, dataset, perturb or None, max_steps=max_steps, seed=seed, batch_size=batch_size, config=config,
-        split=split, text_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle,
-        synonyms=str(synonyms) if synonyms else None, device=device, dtype=dtype, output_dir=output,
-        resume=resume, overwrite=overwrite, progress=progress,
-    )  # fmt: skip
+        model,
+        None,
+        dataset,
+        perturb or None,
+        max_steps=max_steps,
+        seed=seed,
+        synonyms=str(synonyms) if synonyms else None,
+        data=data,
+        run=run,
+    )
     if process_group().is_main:
-        print_eval_summary(report, output)
+        print_eval_summary(report, run.output_dir)
 
 
-@app.command("perturbations")
 def perturbations_command(modality: str = typer.Argument("text", help="text or image")) -> None:
     """List the registered perturbations and their parameters."""
     import textrobust.text  # noqa: F401

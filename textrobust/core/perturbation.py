@@ -205,3 +205,49 @@ def build(spec: str | Spec, modality: str, resources: Mapping[str, Any] | None =
 def describe(modality: str) -> str:
     """One line per registered perturbation of a modality: usage and summary."""
     return "\n".join(f"{t.usage():<32} {t.summary}" for t in available(modality))
+
+
+def build_perturbations(
+    specs: Sequence[str] | None,
+    modality: str,
+    *,
+    default: Sequence[str],
+    resources: dict[str, Any] | None = None,
+    resolve: Mapping[str, Callable[[], Any]] | None = None,
+    missing_hint: Mapping[str, str] | None = None,
+) -> list[Perturbation]:
+    """The perturbations ``specs`` name (or the ``default`` suite), built with their resources.
+
+    ``resolve`` maps a resource name to a zero-argument loader, called only if a spec needs
+    that resource and ``resources`` lacks it (loaded resources are added to ``resources``).
+    A resource that loads as ``None`` is missing: in the default suite the perturbation that
+    needs it is left out with a :class:`~textrobust.errors.TextrobustWarning` (ending with the
+    modality's ``missing_hint`` for that resource); in an explicit list ``build`` raises.
+    A spec given twice is a :class:`UserError`.
+    """
+    import warnings
+
+    from textrobust.errors import TextrobustWarning
+
+    resources = {} if resources is None else resources
+    resolve = resolve or {}
+    explicit = bool(specs)
+    parsed = [parse_spec(s, modality) for s in (specs or default)]
+    seen: set[str] = set()
+    for spec in parsed:
+        if spec.canonical in seen:
+            raise UserError(f"perturbation {spec.canonical} is given twice")
+        seen.add(spec.canonical)
+    out = []
+    for spec in parsed:
+        needs = _REGISTRY[spec.name].needs
+        for need in needs:
+            if need not in resources and need in resolve:
+                resources[need] = resolve[need]()
+        missing = [n for n in needs if resources.get(n) is None]
+        if missing and not explicit:
+            hint = (missing_hint or {}).get(missing[0], f"{missing[0]} not available")
+            warnings.warn(f"leaving {spec.canonical} out of the default suite: {hint}", TextrobustWarning, stacklevel=3)
+            continue
+        out.append(build(spec, modality, resources))
+    return out

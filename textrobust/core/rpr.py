@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Sequence
 
-from textrobust.core.engine import Draw, Given, Query
+from textrobust.core.engine import Draw, Engine, Given, Query
 from textrobust.core.perturbation import Perturbation
 from textrobust.core.random import draw_key, stream_prefix
+
+if TYPE_CHECKING:
+    from textrobust.core.driver import Plan, RunResult
+    from textrobust.core.report import EvalReport
 
 
 @dataclass
@@ -101,7 +105,7 @@ class RPRJob:
                     self._finished[j] = True
         self._asked = []
 
-    def record(self, encode: Callable[[Any], Any] = lambda x: x, flipped_field: str = "flipped_text") -> dict:
+    def record(self, encode: Callable[[Any], Any] = lambda x: x, flipped_field: str = "flipped_input") -> dict:
         """The JSON-ready outcome. ``encode`` turns a flipped input into something JSON holds;
         it is stored under ``flipped_field``."""
         specs = [p.spec.canonical for p in self.perturbations]
@@ -115,3 +119,75 @@ class RPRJob:
             },
             "draw1_prediction": dict(zip(specs, self.draw1_prediction)),
         }
+
+
+def check_max_steps(max_steps: int) -> None:
+    """Raise :class:`~textrobust.errors.UserError` unless ``max_steps`` is at least 1."""
+    from textrobust.errors import UserError
+
+    if max_steps < 1:
+        raise UserError(f"--max-steps must be at least 1, got {max_steps}")
+
+
+def rpr_plan(
+    settings: dict[str, Any],
+    ids: Sequence[Hashable],
+    inputs: Callable[[int], Any],
+    labels: Sequence[int],
+    perturbations: Sequence[Perturbation],
+    *,
+    max_steps: int,
+    seed: int,
+    engine: Engine,
+    flipped_field: str,
+    encode: Callable[[Any], Any] = lambda x: x,
+    description: str = "RPR",
+    context: Any = None,
+) -> "Plan":
+    """The driver's plan for RPR of every example under every perturbation.
+
+    Example ``i`` (a position) has id ``ids[i]``, input ``inputs(i)`` (called when its job
+    starts) and label ``labels[i]``; its record stores each first flipping input, made JSON by
+    ``encode``, under ``flipped_field``.
+    """
+    from textrobust.core.driver import Plan
+
+    return Plan(
+        settings=settings,
+        items=range(len(ids)),
+        index_of=lambda i: ids[i],
+        make_job=lambda i: RPRJob(ids[i], inputs(i), labels[i], perturbations, max_steps, seed),
+        to_record=lambda job: job.record(encode, flipped_field=flipped_field),
+        engine=engine,
+        description=description,
+        context=context,
+    )
+
+
+def rpr_report(
+    result: "RunResult",
+    *,
+    model: str,
+    dataset: str,
+    split: str | None,
+    label_names: Sequence[str] | None,
+    extra: Mapping[str, Any] | None = None,
+) -> "EvalReport":
+    """The RPR report of a finished run (specs, ``max_steps`` and ``seed`` from its settings)."""
+    from textrobust.core.report import build_eval_report
+
+    settings = result.plan.settings
+    return build_eval_report(
+        result.records,
+        settings["perturbations"],
+        settings["max_steps"],
+        model=model,
+        dataset=dataset,
+        split=split,
+        seed=settings["seed"],
+        model_calls=result.model_calls,
+        seconds=result.seconds,
+        label_names=label_names,
+        resumed_examples=result.resumed,
+        extra=extra,
+    )

@@ -1,14 +1,13 @@
 """Run engine jobs over a dataset: resume, distribute over processes, stream results.
 
-This is the one driver every entry point uses (text and vision ``eval``, ``certify``, the
-Trainer callback). It skips examples already in the store, splits the rest across processes,
-and hands finished records to the store as soon as they exist: per example in a single
-process, per chunk under a launcher (the main process gathers and alone writes).
+The loop of :func:`textrobust.core.driver.execute` (which every entry point calls). It skips
+examples already in the store, splits the rest across processes, and hands finished records
+to the store as soon as they exist: per example in a single process, per chunk under a
+launcher (the main process gathers and alone writes).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Hashable, Sequence, TypeVar
 
 from textrobust.core.distributed import ProcessGroup
@@ -16,20 +15,6 @@ from textrobust.core.engine import Engine, Job
 from textrobust.core.store import ResultStore
 
 T = TypeVar("T")
-
-
-def open_store(
-    group: ProcessGroup, output_dir: str | Path | None, settings: dict, *, resume: bool, overwrite: bool
-) -> ResultStore | None:
-    """The run's store, opened by the main process only (``None`` elsewhere, and without
-    ``output_dir``). If opening fails, every process raises (:meth:`ProcessGroup.first_error`)."""
-
-    def open_on_main() -> ResultStore | None:
-        if not (output_dir and group.is_main):
-            return None
-        return ResultStore(output_dir, settings, resume=resume, overwrite=overwrite)
-
-    return group.first_error(open_on_main)
 
 
 def run_examples(

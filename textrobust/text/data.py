@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from textrobust.data import pick_column, read_chosen_labels, resolve_split, select_rows
+from textrobust.core.options import DataOptions
+from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
 
 TEXT_COLUMNS = ("sentence", "text", "content", "review", "document", "sentence1", "question", "tweet")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "category", "sentiment")
@@ -53,4 +54,19 @@ def load_text_examples(
     return TextExamples(
         ids=rows, texts=texts, labels=labels.ids, label_names=labels.names, labels_from_strings=labels.from_strings,
         name=chosen.name, split=chosen.split, alias=chosen.alias, text_column=text_col, label_column=label_col,
-    )  # fmt: skip
+    )
+
+
+def text_examples(dataset: Any, data: DataOptions, seed: int) -> TextExamples:
+    """:func:`load_text_examples` with the run's :class:`~textrobust.core.options.DataOptions`
+    (``input_column`` is the text column) and seed (for ``shuffle``)."""
+    return load_text_examples(
+        dataset,
+        config=data.config,
+        split=data.split,
+        text_column=data.input_column,
+        label_column=data.label_column,
+        limit=data.limit,
+        shuffle=data.shuffle,
+        seed=seed,
+    )

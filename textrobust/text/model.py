@@ -2,7 +2,7 @@
 
 Batches are tokenized together and padded to their own longest text, truncated to the
 model's maximum length, and run under ``torch.inference_mode``; predictions are mapped from
-the model's label ids to the dataset's (see :func:`~textrobust.modeling.label_mapping`).
+the model's label ids to the dataset's (see :func:`~textrobust.hf.modeling.label_mapping`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from textrobust.errors import UserError
-from textrobust.hub import MODEL_ALIASES, loading_model, looks_like_path
-from textrobust.modeling import label_mapping, resolve_device, resolve_dtype
+from textrobust.hf.hub import MODEL_ALIASES, loading_model, looks_like_path
+from textrobust.hf.modeling import label_mapping, resolve_device, resolve_dtype
 
 def resolve_model_name(model: str, dataset: str | None, dataset_name: str | None = None) -> str:
     """A Hub id or path for ``model``, expanding aliases such as ``bert-base`` for a dataset alias."""

@@ -3,8 +3,8 @@
 For one input: ``n0`` independent draws of ``Del(x)`` pick the top class ``A`` and the
 runner-up ``B`` (most and second-most frequent; binary: ``B`` is the other class); ``n`` fresh
 draws give a lower Clopper-Pearson bound on ``P[f = A]`` and an upper one on ``P[f = B]``, each at
-``alpha / 2`` (:func:`~textrobust.certify.bounds.pair_bounds`), and the radius follows from
-:func:`~textrobust.certify.theorem.certified_radius`. Every draw is classified: run it on an
+``alpha / 2`` (:func:`~textrobust.certification.bounds.pair_bounds`), and the radius follows from
+:func:`~textrobust.certification.theorem.certified_radius`. Every draw is classified: run it on an
 :class:`~textrobust.core.engine.Engine` with ``key=None`` (no deduplication), as CERT-ED does.
 
 (With more than two classes, bounding only the runner-up chosen on the ``n0`` draws is what
@@ -18,10 +18,10 @@ from typing import Any, Hashable, Sequence
 
 import numpy as np
 
-from textrobust.certify.bounds import pair_bounds
-from textrobust.certify.certificate import Certificate, CertifySettings, QueryQueue, certificate_record
-from textrobust.certify.deletion import DeletionSource
-from textrobust.certify.theorem import certified_radius
+from textrobust.certification.bounds import pair_bounds
+from textrobust.certification.certificate import Certificate, CertifySettings, QueryQueue, certificate_record
+from textrobust.certification.deletion import DeletionSource
+from textrobust.certification.theorem import certified_radius
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.random import draw_key, stream_prefix
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textrobust.certify.report import CertifyReport
+from textrobust.certification.report import CertifyReport
 from textrobust.core.outputs import fmt_rate
 from textrobust.core.plots import plot_certified_accuracy
 

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from textrobust.errors import UserError
-from textrobust.hub import DATASET_ALIASES, looks_like_path, unreachable
+from textrobust.hf.hub import DATASET_ALIASES, looks_like_path, unreachable
 
 _FILE_BUILDERS = {".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}), ".json": ("json", {}), ".jsonl": ("json", {}), ".parquet": ("parquet", {})}
 DEFAULT_SPLITS = ("validation", "test")

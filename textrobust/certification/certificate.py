@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Sequence
 
-from textrobust.certify.theorem import Number, certified_radius
+from textrobust.certification.theorem import Number, certified_radius
 from textrobust.core.engine import Query
 from textrobust.core.perturbation import Perturbation
 
@@ -55,7 +55,7 @@ class CertifySettings:
     ``n0 + n`` as its budget of draws). ``draw``: the deletion perturbation the engine
     materialises; ``join`` turns kept elements into the classifier's input.
 
-    The fast procedure's knobs (:mod:`textrobust.certify.job`; defaults tuned in simulation on
+    The fast procedure's knobs (:mod:`textrobust.certification.job`; defaults tuned in simulation on
     SST-2 sentences, see the README): ``max_enumerate`` kept-subsets enumerated exactly per
     example (0: none); looks after ``first_look`` draws, growing by ``look_growth``, each look
     spending ``look_spend`` times the alpha of the one before; ``favour_share`` of a binary

@@ -1,14 +1,14 @@
 """The fast certification procedure for one example, as an engine job.
 
-Same guarantee as CERT-ED's procedure (:mod:`textrobust.certify.reference`): with probability at
+Same guarantee as CERT-ED's procedure (:mod:`textrobust.certification.reference`): with probability at
 least ``1 - alpha`` over the deletion draws, the reported bounds hold, so the reported radius is
-certified (:mod:`textrobust.certify.theorem`). It needs far fewer model calls because:
+certified (:mod:`textrobust.certification.theorem`). It needs far fewer model calls because:
 
 1. **Deduplication.** The engine classifies identical deleted inputs of an example once (by
    input key) and hands the prediction to every draw that produced it. The classifier is a
    deterministic function, so this changes the number of model calls, never a count.
 2. **Exact strata.** The strata ``K = k`` kept elements with ``k <= k*`` are enumerated
-   (:mod:`textrobust.certify.deletion`), where ``k*`` is the largest depth whose subsets number at
+   (:mod:`textrobust.certification.deletion`), where ``k*`` is the largest depth whose subsets number at
    most ``max_enumerate``. Their contribution ``E_y = sum_{k<=k*} w_k q_{k,y}`` is exact. When
    ``k* = L`` every subset is enumerated: the probabilities are exact, no sampling, no alpha
    spent (``exact: true``), compared with exact rational arithmetic.
@@ -18,13 +18,13 @@ certified (:mod:`textrobust.certify.theorem`). It needs far fewer model calls be
    only the tail carries sampling error, and its slack is scaled by ``M`` (about 0.3 for a
    19-word sentence at ``p_del`` 0.9, where ``K <= 2`` holds 70% of the mass).
 4. **No selection draws.** Bounds for every class hold together
-   (:func:`~textrobust.certify.bounds.simultaneous_bounds`), so the top class is chosen on the
+   (:func:`~textrobust.certification.bounds.simultaneous_bounds`), so the top class is chosen on the
    same draws that bound it, and CERT-ED's ``n0`` selection draws join the budget: at most
    ``n0 + n`` tail draws. With two classes the look's alpha is split between the two lower
    bounds ``favour_share : 1 - favour_share`` in favour of the class guessed *before any draw*
    (the larger of ``E_y + M [y = f(x)]``): a split fixed in advance keeps the union bound exact.
 5. **Sequential stopping.** The counts are examined at the sizes of a fixed
-   :class:`~textrobust.certify.bounds.LookSchedule`, plus a free look with no draws where the
+   :class:`~textrobust.certification.bounds.LookSchedule`, plus a free look with no draws where the
    tail is bounded by ``[0, 1]``; each look spends its share ``alpha_j`` of ``alpha``
    (Bonferroni over looks). All looks' bounds hold together with probability ``>= 1 - alpha``,
    so *any* stopping rule is valid and the best look may be reported. The rule aims at what the
@@ -52,8 +52,8 @@ from typing import Any, Hashable, Sequence
 import numpy as np
 from scipy import stats
 
-from textrobust.certify.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule, simultaneous_bounds
-from textrobust.certify.certificate import (
+from textrobust.certification.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule, simultaneous_bounds
+from textrobust.certification.certificate import (
     Certificate,
     CertifySettings,
     QueryQueue,
@@ -61,8 +61,8 @@ from textrobust.certify.certificate import (
     decide,
     runner_up_bound,
 )
-from textrobust.certify.deletion import DeletionSource, enumeration_depth, kept_subsets
-from textrobust.certify.theorem import certified_radius, radius_cap
+from textrobust.certification.deletion import DeletionSource, enumeration_depth, kept_subsets
+from textrobust.certification.theorem import certified_radius, radius_cap
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.random import draw_key, stream_prefix
 
