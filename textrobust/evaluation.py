@@ -22,6 +22,7 @@ from textrobust.text import synonyms as synonym_sources
 from textrobust.text.data import TextExamples, load_text_examples
 from textrobust.modeling import is_default_label_names
 from textrobust.text.model import TextClassifier, text_classifier
+from textrobust.text.validity import text_validity
 
 DEFAULT_PERTURBATIONS = ("delete:p=0.1", "synonym:p=0.1", "typo:p=0.05")
 
@@ -209,6 +210,7 @@ def evaluate(
     finally:
         if store is not None:
             store.close()
+    report.extra["validity"] = text_validity(dict(zip(data.ids, data.texts)), report.records, chosen, seed)
     if output_dir and group.is_main:
         write_eval_outputs(report, output_dir)
     return report
