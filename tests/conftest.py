@@ -26,6 +26,10 @@ def shared_dir() -> Path:
     return Path(os.environ.get("TEXTROBUST_SHARED", ROOT.parent / "shared")).resolve()
 
 
+# The sentence encoder that constrained synonym specs and report similarities use, offline.
+os.environ.setdefault("TEXTROBUST_ENCODER", str(shared_dir() / "models/all-minilm-l6-v2"))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     path = shared_dir()

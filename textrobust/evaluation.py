@@ -19,6 +19,7 @@ from textrobust.hf.modeling import is_default_label_names
 from textrobust.text import synonyms as synonym_sources
 from textrobust.text.data import TextExamples, text_examples
 from textrobust.text.model import TextClassifier, text_classifier
+from textrobust.text.validity import text_validity
 
 __all__ = ["evaluate", "DEFAULT_PERTURBATIONS", "TextrobustWarning"]
 
@@ -111,13 +112,13 @@ def eval_plan(
         seed=seed,
         engine=engine,
         flipped_field="flipped_text",
-        context=(data, classifier),
+        context=(data, classifier, perturbations),
     )
 
 
 def eval_report(result: RunResult) -> EvalReport:
     """The report of a text RPR run made by :func:`eval_plan`."""
-    data, classifier = result.plan.context
+    data, classifier, _ = result.plan.context
     return rpr_report(
         result,
         model=classifier.name,
@@ -170,4 +171,10 @@ def evaluate(
         classifier = checked_classifier(model, tokenizer, inputs, device=group.device_for(run.device), dtype=run.dtype)
         return eval_plan(classifier, inputs, chosen, data, max_steps=max_steps, seed=seed, batch_size=run.batch_size)
 
-    return execute(prepare, eval_report, run, write_outputs=write_eval_outputs)
+    def report_with_validity(result: RunResult) -> EvalReport:
+        report = eval_report(result)
+        inputs, _, chosen = result.plan.context
+        report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
+        return report
+
+    return execute(prepare, report_with_validity, run, write_outputs=write_eval_outputs)

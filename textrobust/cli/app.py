@@ -10,7 +10,7 @@ import click
 import typer
 
 import vision.cli as vision_cli
-from textrobust.cli import certify_cmd, eval_cmd
+from textrobust.cli import certify_cmd, eval_cmd, inspect_cmd
 from textrobust.core.options import OptionError
 from textrobust.errors import UserError
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.command("eval")(eval_cmd.eval_command)
 app.command("certify")(certify_cmd.certify_command)
 app.command("perturbations")(eval_cmd.perturbations_command)
+app.command("inspect")(inspect_cmd.inspect_command)
 
 vision_app = typer.Typer(
     name="vision",

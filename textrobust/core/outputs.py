@@ -8,6 +8,7 @@ from pathlib import Path
 from textrobust.core.plots import plot_per_class, plot_survival
 from textrobust.core.report import EvalReport
 from textrobust.core.stats import Rate
+from textrobust.core.validity_markdown import validity_markdown
 
 
 def fmt_rate(value: float | None, ci: tuple[float, float] | list[float] | None, digits: int = 4) -> str:
@@ -68,6 +69,8 @@ def to_markdown(report: EvalReport, figures: dict[str, str]) -> str:
         for p in report.perturbations:
             cells = [f"{fmt_rate(r.value, r.ci, 3)} (n={r.n})" for r in p.rpr.per_class.values()]
             lines.append(f"| {p.spec} | " + " | ".join(cells) + " |")
+    if report.extra.get("validity"):
+        lines += validity_markdown(report.extra["validity"])
     for title, name in figures.items():
         lines += ["", f"## {title}", "", f"![{title}]({name})"]
     return "\n".join(lines) + "\n"

@@ -130,6 +130,7 @@ class PerturbationType:
     build: Builder
     summary: str = ""
     needs: tuple[str, ...] = ()  # names of shared resources the builder reads (e.g. "synonyms")
+    normalize: Callable[[Spec], Spec] | None = None  # optional: the canonical form of a parsed spec
 
     def usage(self) -> str:
         keys = ",".join(
@@ -193,7 +194,8 @@ def parse_spec(text: str, modality: str) -> Spec:
             raise UserError(f"perturbation {name!r} needs {p.name}=...; usage: {ptype.usage()}")
         else:
             params.append((p.name, p.kind(p.default)))
-    return Spec(name, tuple(params))
+    spec = Spec(name, tuple(params))
+    return ptype.normalize(spec) if ptype.normalize is not None else spec
 
 
 def build(spec: str | Spec, modality: str, resources: Mapping[str, Any] | None = None) -> Perturbation:

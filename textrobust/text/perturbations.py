@@ -23,6 +23,7 @@ import numpy as np
 
 from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, register
 from textrobust.errors import UserError
+from textrobust.text.candidates import CandidateSource, Constraints, candidate_source
 from textrobust.text.synonyms import MISSING_HELP, Synonyms
 from textrobust.text.words import letters, match_case, split_affixes
 
@@ -48,13 +49,18 @@ def delete_words(text: str, rng: np.random.Generator, p: float) -> str:
     return " ".join(w for w, k in zip(words, keep) if k)
 
 
-def substitute_synonyms(text: str, rng: np.random.Generator, p: float, synonyms: Synonyms) -> str:
-    """Each word with synonyms replaced with probability ``p`` by a uniformly chosen synonym."""
+def substitute_synonyms(
+    text: str, rng: np.random.Generator, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+) -> str:
+    """Each word with synonyms replaced with probability ``p`` by a uniformly chosen synonym.
+
+    With ``candidates`` (constrained specs), word ``i``'s options are ``candidates(text)[i]``."""
     words = text.split()
+    allowed = candidates(text) if candidates is not None else None
     changed = False
     for i, token in enumerate(words):
         pre, core, post = split_affixes(token)
-        options = synonyms(core) if core else ()
+        options = allowed[i] if allowed is not None else (synonyms(core) if core else ())
         if options and rng.random() < p:
             words[i] = pre + match_case(options[int(rng.integers(len(options)))], core) + post
             changed = True
@@ -112,14 +118,17 @@ def swap_words(text: str, rng: np.random.Generator, p: float) -> str:
     return " ".join(words) if changed else text
 
 
-def insert_synonyms(text: str, rng: np.random.Generator, p: float, synonyms: Synonyms) -> str:
+def insert_synonyms(
+    text: str, rng: np.random.Generator, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+) -> str:
     """For each word with synonyms, with probability ``p`` one of them (uniform) is inserted
-    at a uniformly random position of the text."""
+    at a uniformly random position of the text. ``candidates`` as in :func:`substitute_synonyms`."""
     words = text.split()
+    allowed = candidates(text) if candidates is not None else None
     inserts = []
-    for token in words:
+    for i, token in enumerate(words):
         core = split_affixes(token)[1]
-        options = synonyms(core) if core else ()
+        options = allowed[i] if allowed is not None else (synonyms(core) if core else ())
         if options and rng.random() < p:
             inserts.append(options[int(rng.integers(len(options)))])
     if not inserts:
@@ -141,7 +150,9 @@ def _with_synonyms(fn):
         synonyms = resources.get("synonyms")
         if synonyms is None:
             raise UserError(f"{spec.canonical} needs synonyms: {MISSING_HELP}")
-        return Perturbation(spec, functools.partial(fn, p=spec["p"], synonyms=synonyms))
+        constraints = Constraints.from_spec(spec)
+        candidates = candidate_source(synonyms, constraints, resources) if constraints else None
+        return Perturbation(spec, functools.partial(fn, p=spec["p"], synonyms=synonyms, candidates=candidates))
 
     return build
 
@@ -150,17 +161,40 @@ def _p(default: float) -> tuple[Param, ...]:
     return (Param("p", default, float, 0.0, 1.0, help="probability per word"),)
 
 
+def _synonym_params(default: float) -> tuple[Param, ...]:
+    """``p`` and the constraint keys of :mod:`textrobust.text.candidates`."""
+    d = Constraints()
+    return _p(default) + (
+        Param("constrained", 1, int, 0, 1, help="1: apply the constraints below; 0: every WordNet synonym (the old behaviour)"),
+        Param("pos", int(d.pos), int, 0, 1, help="only senses of the word's part of speech in the sentence"),
+        Param("senses", d.senses, int, 0, None, help="only the word's first K (SemCor-tagged) senses; 0 = all"),
+        Param("sim", d.sim, float, 0.0, 1.0, help="min cosine similarity of the window with one substitution"),
+        Param("window", d.window, int, 0, None, help="words either side for sim; 0 = whole text"),
+        Param("multiword", int(d.multiword), int, 0, 1, help="1: allow replacements of several words"),
+        Param("rare", int(d.rare), int, 0, 1, help="1: allow rare replacements (outside the encoder vocabulary)"),
+    )
+
+
+def _unconstrained_canonical(spec: Spec) -> Spec:
+    """``constrained=0`` specs keep only ``p`` and ``constrained`` (the other keys do nothing)."""
+    if dict(spec.params).get("constrained", 1):
+        return spec
+    return Spec(spec.name, tuple((k, v) for k, v in spec.params if k in ("p", "constrained")))
+
+
 for _type in (
     PerturbationType("delete", "text", _p(0.1), _plain(delete_words), "delete each word with probability p"),
     PerturbationType(
-        "synonym", "text", _p(0.1), _with_synonyms(substitute_synonyms),
-        "replace each word that has synonyms with probability p (WordNet)", needs=("synonyms",),
+        "synonym", "text", _synonym_params(0.1), _with_synonyms(substitute_synonyms),
+        "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
+        needs=("synonyms",), normalize=_unconstrained_canonical,
     ),
     PerturbationType("typo", "text", _p(0.05), _plain(typos), "one keyboard typo per word of 3+ letters, probability p"),
     PerturbationType("swap", "text", _p(0.1), _plain(swap_words), "swap each adjacent word pair with probability p"),
     PerturbationType(
-        "insert", "text", _p(0.1), _with_synonyms(insert_synonyms),
-        "insert a synonym of each word with probability p at a random position", needs=("synonyms",),
+        "insert", "text", _synonym_params(0.1), _with_synonyms(insert_synonyms),
+        "insert a synonym of each word with probability p at a random position (constrained as synonym)",
+        needs=("synonyms",), normalize=_unconstrained_canonical,
     ),
 ):  # fmt: skip
     register(_type)

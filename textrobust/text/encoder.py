@@ -1,0 +1,86 @@
+"""A sentence encoder for similarities between texts (offline-friendly).
+
+``sentence-transformers/all-MiniLM-L6-v2`` through ``transformers.AutoModel``: mean pooling over
+the last hidden state, then L2 normalisation, so that a dot product is a cosine similarity.
+Where it comes from: an explicit name or directory, else ``$TEXTROBUST_ENCODER``, else the Hub id
+(which needs a cache or network; offline, a miss is one :class:`UserError` line).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Sequence
+
+import numpy as np
+
+from textrobust.errors import UserError
+
+ENV_VAR = "TEXTROBUST_ENCODER"
+DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class SentenceEncoder:
+    """Unit-length embeddings of texts; ``calls`` counts forward passes (batches), ``texts`` inputs."""
+
+    def __init__(self, name_or_path: str, batch_size: int = 128, max_length: int = 128) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+            self.model = AutoModel.from_pretrained(name_or_path).eval()
+        except OSError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise UserError(
+                f"sentence encoder {name_or_path!r} could not be loaded ({first}); "
+                f"set {ENV_VAR} to a local copy of {DEFAULT_ENCODER}"
+            ) from None
+        self.name = name_or_path
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.calls = 0
+        self.texts = 0
+        self._torch = torch
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """``len(texts) x dim`` float32 array of L2-normalised mean-pooled embeddings."""
+        torch = self._torch
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = list(texts[start : start + self.batch_size])
+            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+            with torch.inference_mode():
+                hidden = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=-1).float().numpy())
+            self.calls += 1
+            self.texts += len(chunk)
+        if not out:
+            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
+        return np.concatenate(out)
+
+    def in_vocabulary(self, word: str) -> bool:
+        """Whether ``word`` is one whole piece of the encoder's (frequency-built) vocabulary."""
+        pieces = self.tokenizer.tokenize(word)
+        return len(pieces) == 1 and pieces[0] != self.tokenizer.unk_token
+
+
+def encoder_location(name: str | None = None) -> str:
+    """The encoder to load: ``name``, else ``$TEXTROBUST_ENCODER``, else the Hub id."""
+    return name or os.environ.get(ENV_VAR) or DEFAULT_ENCODER
+
+
+@functools.lru_cache(maxsize=4)
+def load_encoder(name: str | None = None) -> SentenceEncoder:
+    """The (process-wide, cached) encoder at :func:`encoder_location` ``(name)``."""
+    return SentenceEncoder(encoder_location(name))
+
+
+def cosine(a: Sequence[str], b: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
+    """Cosine similarity of ``a[i]`` and ``b[i]`` for each ``i`` (one encoder pass over both)."""
+    if not a:
+        return np.zeros(0)
+    emb = encoder(list(a) + list(b))
+    return np.einsum("ij,ij->i", emb[: len(a)], emb[len(a) :]).astype(np.float64)
