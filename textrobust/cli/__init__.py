@@ -24,6 +24,7 @@ app = typer.Typer(
 
 # Commands register themselves on `app` when imported.
 from textrobust.cli import certify_cmd, eval_cmd  # noqa: E402,F401
+from textrobust.cli import check_cmd, card_cmd, compare_cmd, report_cmd  # noqa: E402,F401
 from vision.cli import vision_app  # noqa: E402
 
 app.add_typer(vision_app, name="vision")
