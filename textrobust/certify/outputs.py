@@ -36,4 +36,8 @@ def write_certify_outputs(report: CertifyReport, directory: str | Path) -> dict[
     paths["certified_accuracy.png"] = plot_certified_accuracy(
         {label: report.certified}, out / "certified_accuracy.png", title=f"{report.model} (n = {report.n_examples})"
     )
+    if (out / "run.json").exists():  # a run directory: also the self-contained HTML report
+        from textrobust.workflow.html import write_report_html
+
+        paths["report.html"] = write_report_html(out)
     return paths

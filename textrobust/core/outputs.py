@@ -90,4 +90,8 @@ def write_eval_outputs(report: EvalReport, directory: str | Path) -> dict[str, P
         figures = {"Survival curves": "survival.png", "Robust ratio per class": "per_class.png"}
     paths["report.md"] = out / "report.md"
     paths["report.md"].write_text(to_markdown(report, figures))
+    if (out / "run.json").exists():  # a run directory: also the self-contained HTML report
+        from textrobust.workflow.html import write_report_html
+
+        paths["report.html"] = write_report_html(out)
     return paths
