@@ -16,7 +16,6 @@ from textrobust.cli.common import (
     Dtype,
     LabelColumn,
     Limit,
-    Model,
     Overwrite,
     Progress,
     Resume,
@@ -29,7 +28,10 @@ from textrobust.cli.common import (
 
 @app.command("eval")
 def eval_command(
-    model: Model = "bert-base",
+    model: Optional[List[str]] = typer.Option(
+        None, "--model", help="Hub id, local directory, or alias (default: bert-base). Repeat to evaluate several on the "
+        "same draws into OUTPUT/<model> and compare them (B - A, first model = A) into OUTPUT.",
+    ),
     dataset: Dataset = "sst2",
     config: Config = None,
     split: Split = None,
@@ -56,14 +58,22 @@ def eval_command(
     from textrobust.core.distributed import process_group
     from textrobust.evaluation import evaluate
 
-    report = evaluate(
-        model, None, dataset, perturb or None, max_steps=max_steps, seed=seed, batch_size=batch_size, config=config,
-        split=split, text_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle,
-        synonyms=str(synonyms) if synonyms else None, device=device, dtype=dtype, output_dir=output,
-        resume=resume, overwrite=overwrite, progress=progress,
-    )  # fmt: skip
-    if process_group().is_main:
-        print_eval_summary(report, output)
+    def run_one(model: str, output: Optional[Path]) -> None:
+        report = evaluate(
+            model, None, dataset, perturb or None, max_steps=max_steps, seed=seed, batch_size=batch_size, config=config,
+            split=split, text_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle,
+            synonyms=str(synonyms) if synonyms else None, device=device, dtype=dtype, output_dir=output,
+            resume=resume, overwrite=overwrite, progress=progress,
+        )  # fmt: skip
+        if process_group().is_main:
+            print_eval_summary(report, output)
+
+    if model and len(model) > 1:
+        from textrobust.workflow.multi import eval_models
+
+        eval_models(model, output, run_one, is_main=process_group().is_main)
+    else:
+        run_one(model[0] if model else "bert-base", output)
 
 
 @app.command("perturbations")
