@@ -136,7 +136,7 @@ def load_or_new_card(path: Path) -> Any:
     if path.exists():
         try:
             return ModelCard.load(path)
-        except Exception as e:  # a malformed metadata block
+        except Exception as e:  # noqa: BLE001  (a malformed metadata block: yaml or validation errors)
             raise UserError(f"cannot read the model card {str(path)!r}: {' '.join(str(e).split())}") from None
     return ModelCard(f"---\n{ModelCardData().to_yaml()}\n---\n")
 
@@ -149,7 +149,7 @@ def push_card(card: Any, repo_id: str) -> None:
         raise UserError(f"cannot push the model card to {repo_id!r}: offline (HF_HUB_OFFLINE=1); unset it and log in (hf auth login) to push")
     try:
         card.push_to_hub(repo_id)
-    except Exception as e:  # network, auth and HTTP errors of huggingface_hub
+    except (OSError, ValueError) as e:  # network, auth and HTTP errors of huggingface_hub (OSError), bad ids (ValueError)
         raise UserError(f"cannot push the model card to {repo_id!r}: {' '.join(str(e).split())[:300]}") from None
 
 
@@ -163,5 +163,5 @@ def load_hub_card(repo_id: str) -> Any:
         raise UserError(f"cannot read the model card of {repo_id!r} from the Hub: offline (HF_HUB_OFFLINE=1); pass --card FILE for a local card")
     try:
         return ModelCard.load(repo_id)
-    except Exception as e:
+    except (OSError, ValueError) as e:  # network, missing repo (OSError), bad ids (ValueError)
         raise UserError(f"cannot read the model card of {repo_id!r} from the Hub: {' '.join(str(e).split())[:300]}") from None
