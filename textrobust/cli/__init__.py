@@ -24,7 +24,12 @@ app = typer.Typer(
 
 # Commands register themselves on `app` when imported.
 from textrobust.cli import certify_cmd, eval_cmd  # noqa: E402,F401
-from textrobust.cli import check_cmd, card_cmd, compare_cmd, report_cmd  # noqa: E402,F401
+from textrobust.cli import card_cmd, check_cmd, compare_cmd, report_cmd  # noqa: E402
+
+app.command("compare")(compare_cmd.compare_command)
+app.command("check")(check_cmd.check_command)
+app.command("card")(card_cmd.card_command)
+app.command("report")(report_cmd.report_command)
 from vision.cli import vision_app  # noqa: E402
 
 app.add_typer(vision_app, name="vision")

@@ -7,10 +7,8 @@ from typing import Optional
 
 import typer
 
-from textrobust.cli import app
 
 
-@app.command("card")
 def card_command(
     run: Path = typer.Argument(..., help="Output directory of a finished eval, vision eval or certify run."),
     card: Optional[Path] = typer.Option(None, help="Local model card (README.md) to write or update."),

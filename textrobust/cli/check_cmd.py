@@ -7,10 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from textrobust.cli import app
 
 
-@app.command("check")
 def check_command(
     run: Path = typer.Argument(..., help="Output directory of the run to gate."),
     require: Optional[List[str]] = typer.Option(

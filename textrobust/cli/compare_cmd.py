@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from textrobust.cli import app
 
 
 def print_comparison(comparison, written: Path | None) -> None:
@@ -39,7 +38,6 @@ def print_comparison(comparison, written: Path | None) -> None:
         console.print(escape(f"compare.json, compare.md and compare.png in {written}"))
 
 
-@app.command("compare")
 def compare_command(
     run_a: Path = typer.Argument(..., help="Output directory of the reference run (A)."),
     run_b: Path = typer.Argument(..., help="Output directory of the run compared with it (B)."),
