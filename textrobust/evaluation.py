@@ -14,6 +14,7 @@ from textrobust.core.outputs import write_eval_outputs
 from textrobust.core.perturbation import Perturbation, build_perturbations
 from textrobust.core.report import EvalReport
 from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
+from textrobust.workflow.html import with_html_report
 from textrobust.errors import TextrobustWarning, UserError
 from textrobust.hf.modeling import is_default_label_names
 from textrobust.text import synonyms as synonym_sources
@@ -177,4 +178,4 @@ def evaluate(
         report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
         return report
 
-    return execute(prepare, report_with_validity, run, write_outputs=write_eval_outputs)
+    return execute(prepare, report_with_validity, run, write_outputs=with_html_report(write_eval_outputs))

@@ -25,6 +25,7 @@ from textrobust.core.outputs import write_eval_outputs
 from textrobust.core.perturbation import Perturbation, build_perturbations
 from textrobust.core.report import EvalReport
 from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
+from textrobust.workflow.html import with_html_report
 from textrobust.errors import UserError
 from vision.batch import png_data_uri
 from vision.data import ImageExamples, load_image_examples
@@ -158,4 +159,4 @@ def evaluate(
             extra={"image_shape": list(examples.shape), "processes": result.processes},
         )
 
-    return execute(prepare, build_report, run, write_outputs=write_eval_outputs)
+    return execute(prepare, build_report, run, write_outputs=with_html_report(write_eval_outputs))

@@ -16,6 +16,7 @@ from textrobust.certification.theorem import radius_cap
 from textrobust.core.driver import Plan, RunResult, execute
 from textrobust.core.engine import Engine
 from textrobust.core.options import DataOptions, RunOptions, split_options
+from textrobust.workflow.html import with_html_report
 from textrobust.errors import UserError
 from textrobust.evaluation import TEXT_ALIASES, checked_classifier
 from textrobust.text.data import TextExamples, text_examples
@@ -114,7 +115,7 @@ def certify(
             processes=result.processes,
         )
 
-    return execute(prepare, build_report, run, write_outputs=write_certify_outputs)
+    return execute(prepare, build_report, run, write_outputs=with_html_report(write_certify_outputs))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import click
 import typer
 
 import vision.cli as vision_cli
-from textrobust.cli import certify_cmd, eval_cmd, inspect_cmd
+from textrobust.cli import card_cmd, certify_cmd, check_cmd, compare_cmd, eval_cmd, inspect_cmd, report_cmd
 from textrobust.core.options import OptionError
 from textrobust.errors import UserError
 
@@ -26,6 +26,10 @@ app.command("eval")(eval_cmd.eval_command)
 app.command("certify")(certify_cmd.certify_command)
 app.command("perturbations")(eval_cmd.perturbations_command)
 app.command("inspect")(inspect_cmd.inspect_command)
+app.command("compare")(compare_cmd.compare_command)
+app.command("check")(check_cmd.check_command)
+app.command("card")(card_cmd.card_command)
+app.command("report")(report_cmd.report_command)
 
 vision_app = typer.Typer(
     name="vision",

@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from textrobust.cli.common import Dataset, MaxSteps, Model, Seed, print_eval_summary
+from textrobust.cli.common import Dataset, MaxSteps, Seed, print_eval_summary
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
 
 @with_options(data=DataGroup(), run=RunGroup())
 def eval_command(
-    model: Model = "bert-base",
+    model: Optional[List[str]] = typer.Option(
+        None,
+        "--model",
+        help="Hub id, local directory, or alias (default: bert-base). Repeat to evaluate several on the "
+        "same draws into OUTPUT/<model> and compare them (B - A, first model = A) into OUTPUT.",
+    ),
     dataset: Dataset = "sst2",
     perturb: Optional[List[str]] = typer.Option(
         None,
@@ -37,19 +43,27 @@ def eval_command(
     from textrobust.core.distributed import process_group
     from textrobust.evaluation import evaluate
 
-    report = evaluate(
-        model,
-        None,
-        dataset,
-        perturb or None,
-        max_steps=max_steps,
-        seed=seed,
-        synonyms=str(synonyms) if synonyms else None,
-        data=data,
-        run=run,
-    )
-    if process_group().is_main:
-        print_eval_summary(report, run.output_dir)
+    def run_one(model: str, output: Optional[Path]) -> None:
+        report = evaluate(
+            model,
+            None,
+            dataset,
+            perturb or None,
+            max_steps=max_steps,
+            seed=seed,
+            synonyms=str(synonyms) if synonyms else None,
+            data=data,
+            run=dataclasses.replace(run, output_dir=output),
+        )
+        if process_group().is_main:
+            print_eval_summary(report, output)
+
+    if model and len(model) > 1:
+        from textrobust.workflow.multi import eval_models
+
+        eval_models(model, run.output_dir, run_one, is_main=process_group().is_main)
+    else:
+        run_one(model[0] if model else "bert-base", run.output_dir)
 
 
 def perturbations_command(modality: str = typer.Argument("text", help="text or image")) -> None:

@@ -85,7 +85,9 @@ def write_eval_outputs(report: EvalReport, directory: str | Path) -> dict[str, P
     figures = {}
     if report.perturbations:
         curves = {p.spec: p.rpr.survival for p in report.perturbations}
-        paths["survival.png"] = plot_survival(curves, out / "survival.png", title="RPR survival", n=report.n_examples)
+        paths["survival.png"] = plot_survival(
+            curves, out / "survival.png", title="RPR survival", n=report.n_examples, clean=report.clean_accuracy.value
+        )
         groups: dict[str, dict[str, Rate]] = {p.spec: p.rpr.per_class for p in report.perturbations}
         paths["per_class.png"] = plot_per_class(groups, out / "per_class.png", title="Robust ratio per class")
         figures = {"Survival curves": "survival.png", "Robust ratio per class": "per_class.png"}

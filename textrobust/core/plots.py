@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from textrobust.core.stats import Rate
+from textrobust.core.stats import Rate, rate
+
+# Okabe & Ito's colour-blind-safe palette (black left out: it is the reference-line colour)
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442"]
 
 
 def _pyplot():
@@ -14,18 +17,27 @@ def _pyplot():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=PALETTE)
     return plt
 
 
-def plot_survival(curves: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "", n: int | None = None) -> Path:
+def plot_survival(
+    curves: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "", n: int | None = None, clean: float | None = None
+) -> Path:
     """Fraction of examples not yet flipped after each draw, one line per curve
-    (the RPR paper's Figures 3 and 5)."""
+    (the RPR paper's Figures 3 and 5). With ``clean`` (the clean accuracy) every curve starts
+    at step 0 there; with ``n`` each point gets its pointwise Clopper-Pearson 95% band."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name, curve in curves.items():
-        ax.plot(range(1, len(curve) + 1), curve, label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
-    ax.set_xlabel("perturbation draws (max_steps)")
-    ax.set_ylabel("fraction still robust")
+        values = ([clean] if clean is not None else []) + list(curve)
+        steps = list(range(0 if clean is not None else 1, len(curve) + 1))
+        line = ax.step(steps, values, where="post", label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
+        if n:
+            bands = [rate(round(v * n), n).ci for v in values]
+            ax.fill_between(steps, [b[0] for b in bands], [b[1] for b in bands], step="post", alpha=0.2, color=line[0].get_color(), linewidth=0)
+    ax.set_xlabel("perturbation draws (count; 0 = clean input)" if clean is not None else "perturbation draws (count)")
+    ax.set_ylabel("fraction of examples still robust" + (" (95% bands)" if n else ""))
     return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
 
 
@@ -52,9 +64,11 @@ def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str 
         values = [rates[r].value or 0.0 for r in radii]
         lows = [v - (rates[r].ci or (v, v))[0] for r, v in zip(radii, values)]
         highs = [(rates[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
-        ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
-    ax.set_xlabel("Levenshtein radius r (edits)")
-    ax.set_ylabel("certified accuracy (radius >= r)")
+        bar = ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
+        bands = [rates[r].ci or (v, v) for r, v in zip(radii, values)]
+        ax.fill_between(radii, [b[0] for b in bands], [b[1] for b in bands], step="post", alpha=0.15, color=bar[0].get_color(), linewidth=0)
+    ax.set_xlabel("Levenshtein radius r (word edits)")
+    ax.set_ylabel("certified accuracy, radius >= r (fraction, 95% CI)")
     return _finish(plt, fig, ax, path, title, legend=bool(curves))
 
 
@@ -73,7 +87,7 @@ def plot_per_class(groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *
         highs = [rates[c].ci[1] - v if c in rates and rates[c].ci else 0.0 for c, v in zip(classes, values)]
         ax.bar(x + i * width - 0.4 + width / 2, values, width, yerr=[lows, highs], capsize=2, label=name)
     ax.set_xticks(x, classes, rotation=30 if len(classes) > 6 else 0)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel + " (fraction, 95% CI)")
     ax.set_ylim(0, 1)
     ax.set_title(title)
     if len(groups) > 1:
