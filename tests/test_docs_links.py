@@ -71,6 +71,51 @@ def links(path: Path) -> list[str]:
     return found
 
 
+REPO_PATH = re.compile(r"(?:textrobust|vision|scripts|tests|docs)/[\w./-]*")
+PYTHON_NAME = re.compile(r"(?:textrobust|vision)(?:\.\w+)+")
+
+
+def code_spans(path: Path, pattern: re.Pattern) -> list[str]:
+    """Code spans of a Markdown file that are wholly a match of ``pattern``."""
+    found = []
+
+    def walk(tokens):
+        for token in tokens:
+            if token.type == "code_inline" and pattern.fullmatch(token.content):
+                found.append(token.content)
+            if token.children:
+                walk(token.children)
+
+    walk(_PARSER.parse(path.read_text(encoding="utf-8")))
+    return found
+
+
+def code_paths(path: Path) -> list[str]:
+    """Repository paths named in code spans (`` `textrobust/core/engine.py` ``), so that a moved or
+    renamed module shows up here and not only in a reader's failed search."""
+    return code_spans(path, REPO_PATH)
+
+
+def resolves(name: str) -> bool:
+    """Whether a dotted name (``textrobust.callbacks.RobustnessCallback``) names a module or an
+    attribute of one."""
+    import importlib
+
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[cut:]:
+                found = getattr(found, attribute)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
 def broken_links(path: Path, root: Path = ROOT) -> list[str]:
     """One readable line per link of ``path`` that does not resolve."""
     problems = []
@@ -109,6 +154,16 @@ def test_every_link_resolves(path):
     assert broken_links(path) == []
 
 
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_repository_path_in_code_exists(path):
+    assert [name for name in code_paths(path) if not (ROOT / name).exists()] == []
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_python_name_in_code_resolves(path):
+    assert [name for name in code_spans(path, PYTHON_NAME) if not resolves(name)] == []
+
+
 def test_readme_links_every_docs_page():
     linked = {(ROOT / t.split("#")[0]).resolve() for t in links(ROOT / "README.md") if not urlsplit(t).scheme}
     pages = {p.resolve() for p in (ROOT / "docs").glob("*.md")}
@@ -120,6 +175,11 @@ def test_slugs_follow_github():
     assert github_slug("Outputs (--output DIR)") == "outputs---output-dir"
     assert github_slug("The RPR paper's MNIST experiment") == "the-rpr-papers-mnist-experiment"
     assert github_slug("Vision (scripts/bench_vision.py)") == "vision-scriptsbench_visionpy"
+
+
+def test_names_that_moved_do_not_resolve():
+    assert resolves("textrobust.core.engine.Engine") and resolves("textrobust.core.engine")
+    assert not resolves("textrobust.core.engine.NoSuchEngine") and not resolves("textrobust.no_such_module.x")
 
 
 def test_the_checker_reports_broken_links(tmp_path):
