@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import textrobust.text  # noqa: F401  (registers the text perturbations)
+from textrobust.classifiers import ModelOptions, resolve_classifier
+from textrobust.classifiers import model_options as merged_model_options
+from textrobust.classifiers import report as remote_report
 from textrobust.core.distributed import ProcessGroup, process_group
 from textrobust.core.engine import Engine
 from textrobust.core.outputs import write_eval_outputs
@@ -86,9 +89,19 @@ def load_eval_inputs(
 
 
 def checked_classifier(
-    model: Any, tokenizer: Any, data: TextExamples, *, device: str | None = None, dtype: str | None = None
+    model: Any, tokenizer: Any, data: TextExamples, *, device: str | None = None, dtype: str | None = None,
+    options: ModelOptions | None = None,
 ) -> TextClassifier:
-    """The engine classifier for ``model``, its labels checked against ``data``'s."""
+    """The engine classifier for ``model``, its labels checked against ``data``'s.
+
+    Anything but a Hugging Face sequence classifier (a callable, pipeline, estimator, prompted
+    causal LM, endpoint) gets its adapter from :func:`~textrobust.classifiers.resolve_classifier`."""
+    adapter = resolve_classifier(
+        model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels, device=device,
+        dtype=dtype, options=options,
+    )  # fmt: skip
+    if adapter is not None:
+        return adapter
     classifier = text_classifier(
         model, tokenizer, dataset_label_names=data.label_names, dataset_labels=data.labels,
         device=device, dtype=dtype, dataset_alias=data.alias, dataset_name=data.name,
@@ -165,11 +178,18 @@ def evaluate(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    labels: Any = None,
+    prompt: str | Path | None = None,
+    model_options: ModelOptions | None = None,
 ) -> EvalReport:
     """Randomized Perturbation Robustness of a text classifier on a labelled dataset.
 
     ``model`` is a model object (with ``tokenizer``), a local directory, a Hub id or an alias
-    (``bert-base``); ``dataset`` is a ``datasets.Dataset``/``DatasetDict``, a local directory
+    (``bert-base``), or any other classifier (see ``docs/models.md``): a function of a list of
+    texts, a ``transformers`` pipeline, a scikit-learn estimator, a causal LM with ``prompt``
+    (a template with ``{text}``, or a file holding one), or an endpoint (``http(s)://...``,
+    ``openai:<model>`` with ``model_options.base_url``); ``labels`` names the model's labels
+    (``{name: verbalizer}`` for prompted models). ``dataset`` is a ``datasets.Dataset``/``DatasetDict``, a local directory
     or data file, a Hub id or an alias (``sst2``, ``ag_news``, ``imdb``). ``perturbations``
     are spec strings (default: ``delete:p=0.1``, ``synonym:p=0.1``, ``typo:p=0.05``).
     ``synonyms`` is a path to a ``{lemma: [synonyms]}`` JSON file or a
@@ -189,7 +209,8 @@ def evaluate(
             dataset, perturbations, config=config, split=split, text_column=text_column, label_column=label_column,
             limit=limit, shuffle=shuffle, seed=seed, synonyms=synonyms,
         )  # fmt: skip
-        classifier = checked_classifier(model, tokenizer, data, device=group.device_for(device), dtype=dtype)
+        options = merged_model_options(labels, prompt, model_options, output_dir)
+        classifier = checked_classifier(model, tokenizer, data, device=group.device_for(device), dtype=dtype, options=options)
         return data, chosen, classifier
 
     # every process sets up, or all stop with the same error; then the main process alone opens
@@ -199,6 +220,7 @@ def evaluate(
         "task": "eval", "model": classifier.name, "dataset": data.name, "config": config, "split": data.split,
         "text_column": data.text_column, "label_column": data.label_column, "limit": limit, "shuffle": shuffle,
         "perturbations": [p.spec.canonical for p in chosen], "max_steps": max_steps, "seed": seed,
+        **getattr(classifier, "run_settings", {}),
     }  # fmt: skip
     store = open_store(group, output_dir, settings, resume=resume, overwrite=overwrite)
     try:
@@ -209,6 +231,8 @@ def evaluate(
     finally:
         if store is not None:
             store.close()
+    remote_report.add_to_report(report, classifier, group)
     if output_dir and group.is_main:
         write_eval_outputs(report, output_dir)
+        remote_report.append_markdown(report, output_dir)
     return report
