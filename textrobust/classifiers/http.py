@@ -30,7 +30,7 @@ import re
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,7 +70,7 @@ class RemoteStats:
                 setattr(self, name, (current or 0) + value)
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "lock"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
 
 
 def public_url(url: str) -> str:
@@ -213,6 +213,11 @@ class EndpointClassifier:
             out["prompt"] = self.template
             out["labels"] = [list(a) for a in self.answers]
         return out
+
+    @staticmethod
+    def size(text: str) -> int:
+        """Sort key for batching: texts of similar length share a request."""
+        return len(text)
 
     def key(self, text: str) -> str:
         return cache_key(self.style, self.caller.name, self.model, self.template, text)
