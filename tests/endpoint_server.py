@@ -63,6 +63,7 @@ def main() -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # one small answer must not wait for a delayed ACK
 
         def log_message(self, *a) -> None:  # quiet
             pass
