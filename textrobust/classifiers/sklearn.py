@@ -62,7 +62,10 @@ def load_estimator(path: str | os.PathLike, *, trust_pickle: bool = False) -> An
     if not file.is_file():
         raise UserError(f"scikit-learn model file not found: {str(path)!r}")
     if file.suffix == ".skops":
-        import skops.io as sio
+        try:
+            import skops.io as sio
+        except ImportError:
+            raise UserError("sklearn:<file>.skops needs skops and scikit-learn: pip install 'textrobust[sklearn]'") from None
 
         try:
             untrusted = sio.get_untrusted_types(file=str(file))
