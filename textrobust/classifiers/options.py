@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from textrobust.errors import UserError
 
@@ -30,7 +30,7 @@ class ModelOptions:
     persistent response cache lives (the run's output directory by default).
     """
 
-    labels: tuple[tuple[str, str], ...] | None = None  # (name, verbalizer) in the model's order
+    labels: Any = None  # (name, verbalizer) pairs in the model's order once validated
     prompt: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None
@@ -45,6 +45,8 @@ class ModelOptions:
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
+        if self.labels is not None and not all(isinstance(p, tuple) and len(p) == 2 for p in self.labels):
+            object.__setattr__(self, "labels", parse_labels(self.labels))  # names, "a,b" or {name: verbalizer}
         if self.concurrency < 1:
             raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
         if self.timeout <= 0:
