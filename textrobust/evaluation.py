@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import textrobust.text  # noqa: F401  (registers the text perturbations)
+from textrobust.classifiers import ModelOptions, resolve_classifier
+from textrobust.classifiers import model_options as merged_model_options
+from textrobust.classifiers import report as remote_report
 from textrobust.core.driver import Plan, RunResult, execute
 from textrobust.core.engine import Engine
 from textrobust.core.options import DataOptions, RunOptions, split_options
@@ -56,9 +59,29 @@ def load_eval_inputs(
 
 
 def checked_classifier(
-    model: Any, tokenizer: Any, data: TextExamples, *, device: str | None = None, dtype: str | None = None
+    model: Any,
+    tokenizer: Any,
+    data: TextExamples,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    options: ModelOptions | None = None,
 ) -> TextClassifier:
-    """The engine classifier for ``model``, its labels checked against ``data``'s."""
+    """The engine classifier for ``model``, its labels checked against ``data``'s.
+
+    Anything but a Hugging Face sequence classifier (a callable, pipeline, estimator, prompted
+    causal LM, endpoint) gets its adapter from :func:`~textrobust.classifiers.resolve_classifier`."""
+    adapter = resolve_classifier(
+        model,
+        tokenizer,
+        dataset_label_names=data.label_names,
+        dataset_labels=data.labels,
+        device=device,
+        dtype=dtype,
+        options=options,
+    )
+    if adapter is not None:
+        return adapter
     classifier = text_classifier(
         model,
         tokenizer,
@@ -101,6 +124,7 @@ def eval_plan(
         "perturbations": [p.spec.canonical for p in perturbations],
         "max_steps": max_steps,
         "seed": seed,
+        **getattr(classifier, "run_settings", {}),
     }
     engine = Engine(classifier, batch_size=batch_size, size=classifier.size, key=lambda text: text)
     return rpr_plan(
@@ -120,7 +144,7 @@ def eval_plan(
 def eval_report(result: RunResult) -> EvalReport:
     """The report of a text RPR run made by :func:`eval_plan`."""
     data, classifier, _ = result.plan.context
-    return rpr_report(
+    report = rpr_report(
         result,
         model=classifier.name,
         dataset=data.name,
@@ -128,6 +152,15 @@ def eval_report(result: RunResult) -> EvalReport:
         label_names=data.label_names or None,
         extra={"processes": result.processes},
     )
+    remote_report.add_to_report(report, classifier, result.group)
+    return report
+
+
+def write_eval_files(report: EvalReport, directory: Path) -> dict[str, Path]:
+    """report.json, report.md (with the remote-call section, if any) and the figures."""
+    paths = write_eval_outputs(report, directory)
+    remote_report.append_markdown(report, directory)
+    return paths
 
 
 def evaluate(
@@ -139,6 +172,9 @@ def evaluate(
     max_steps: int = 250,
     seed: int = 0,
     synonyms: Any = None,
+    labels: Any = None,
+    prompt: str | Path | None = None,
+    model_options: ModelOptions | None = None,
     data: DataOptions | None = None,
     run: RunOptions | None = None,
     **options: Any,
@@ -146,8 +182,13 @@ def evaluate(
     """Randomized Perturbation Robustness of a text classifier on a labelled dataset.
 
     ``model`` is a model object (with ``tokenizer``), a local directory, a Hub id or an alias
-    (``bert-base``); ``dataset`` is a ``datasets.Dataset``/``DatasetDict``, a local directory
-    or data file, a Hub id or an alias (``sst2``, ``ag_news``, ``imdb``). ``perturbations``
+    (``bert-base``), or any other classifier (see ``docs/models.md``): a function of a list of
+    texts, a ``transformers`` pipeline, a scikit-learn estimator, a causal LM with ``prompt``
+    (a template with ``{text}``, or a file holding one), or an endpoint (``http(s)://...``,
+    ``openai:<model>`` with ``model_options.base_url``); ``labels`` names the model's labels
+    (``{name: verbalizer}`` for prompted models). ``dataset`` is a ``datasets.Dataset``/
+    ``DatasetDict``, a local directory or data file, a Hub id or an alias (``sst2``,
+    ``ag_news``, ``imdb``). ``perturbations``
     are spec strings (default: ``delete:p=0.1``, ``synonym:p=0.1``, ``typo:p=0.05``).
     ``synonyms`` is a path to a ``{lemma: [synonyms]}`` JSON file or a
     :class:`~textrobust.text.synonyms.Synonyms`; by default ``$TEXTROBUST_SYNONYMS`` or NLTK's
@@ -169,7 +210,10 @@ def evaluate(
     def prepare(group: Any) -> Plan:
         check_max_steps(max_steps)
         inputs, chosen = load_eval_inputs(dataset, perturbations, data, seed=seed, synonyms=synonyms)
-        classifier = checked_classifier(model, tokenizer, inputs, device=group.device_for(run.device), dtype=run.dtype)
+        model_settings = merged_model_options(labels, prompt, model_options, run.output_dir)
+        classifier = checked_classifier(
+            model, tokenizer, inputs, device=group.device_for(run.device), dtype=run.dtype, options=model_settings
+        )
         return eval_plan(classifier, inputs, chosen, data, max_steps=max_steps, seed=seed, batch_size=run.batch_size)
 
     def report_with_validity(result: RunResult) -> EvalReport:
@@ -178,4 +222,4 @@ def evaluate(
         report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
         return report
 
-    return execute(prepare, report_with_validity, run, write_outputs=with_html_report(write_eval_outputs))
+    return execute(prepare, report_with_validity, run, write_outputs=with_html_report(write_eval_files))

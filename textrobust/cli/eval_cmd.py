@@ -19,8 +19,10 @@ def eval_command(
     model: Optional[List[str]] = typer.Option(
         None,
         "--model",
-        help="Hub id, local directory, or alias (default: bert-base). Repeat to evaluate several on the "
-        "same draws into OUTPUT/<model> and compare them (B - A, first model = A) into OUTPUT.",
+        help="Hub id, local directory, alias (default: bert-base), http(s)://... (HF-style endpoint), "
+        "openai:<model> (with --base-url), sklearn:<file.skops>, python:<module>:<function>; see docs/models.md. "
+        "Repeat to evaluate several on the same draws into OUTPUT/<model> and compare them (B - A, first model = A) "
+        "into OUTPUT.",
     ),
     dataset: Dataset = "sst2",
     perturb: Optional[List[str]] = typer.Option(
@@ -35,13 +37,38 @@ def eval_command(
         None,
         help="JSON object mapping each lemma to a list of synonyms (default: $TEXTROBUST_SYNONYMS, else NLTK WordNet).",
     ),
+    labels: Optional[str] = typer.Option(
+        None, help="The model's label names in its order, a,b,... (name=verbalizer for prompted models)."
+    ),
+    prompt: Optional[str] = typer.Option(
+        None, help="Prompt template with {text} (or a file holding it): a causal LM or openai: model."
+    ),
+    base_url: Optional[str] = typer.Option(
+        None, help="OpenAI-compatible API base URL for openai:<model>, e.g. http://localhost:8000/v1."
+    ),
+    api_key_env: Optional[str] = typer.Option(None, help="NAME of the environment variable holding the endpoint's API key."),
+    concurrency: int = typer.Option(8, help="Endpoints: requests in flight at once."),
+    timeout: float = typer.Option(30.0, help="Endpoints: seconds to wait for an answer before retrying."),
+    max_retries: int = typer.Option(4, help="Endpoints: retries of a request (429, 5xx, timeouts), with exponential backoff."),
+    trust_pickle: bool = typer.Option(False, help="Allow sklearn: pickle/joblib files (loading one runs code)."),
     *,
     data: DataOptions,
     run: RunOptions,
 ) -> None:
     """Randomized Perturbation Robustness of a text classifier."""
+    from textrobust.classifiers import ModelOptions
+    from textrobust.classifiers.report import summary_line
     from textrobust.core.distributed import process_group
     from textrobust.evaluation import evaluate
+
+    model_options = ModelOptions(
+        base_url=base_url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
+        trust_pickle=trust_pickle,
+    )
 
     def run_one(model: str, output: Optional[Path]) -> None:
         report = evaluate(
@@ -52,11 +79,16 @@ def eval_command(
             max_steps=max_steps,
             seed=seed,
             synonyms=str(synonyms) if synonyms else None,
+            labels=labels,
+            prompt=prompt,
+            model_options=model_options,
             data=data,
             run=dataclasses.replace(run, output_dir=output),
         )
         if process_group().is_main:
             print_eval_summary(report, output)
+            if summary_line(report):
+                typer.echo(summary_line(report))
 
     if model and len(model) > 1:
         from textrobust.workflow.multi import eval_models

@@ -65,6 +65,7 @@ class RunResult:
     stats: EngineStats  # this process's engine counters (``model_calls`` summed)
     seconds: float  # since :func:`execute` began (set-up included)
     processes: int
+    group: ProcessGroup  # for report builders that gather more than the records
 
 
 @contextlib.contextmanager
@@ -125,6 +126,7 @@ def execute(
         stats=stats,
         seconds=time.perf_counter() - started,
         processes=group.world_size,
+        group=group,
     )
     report = build_report(result)
     if run.output_dir and group.is_main and write_outputs is not None:

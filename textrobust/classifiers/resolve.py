@@ -1,0 +1,118 @@
+"""Turn whatever ``model=`` is into an engine classifier.
+
+Strings: ``http(s)://...`` (a Hugging Face-style endpoint), ``openai:<model>`` (chat
+completions at ``base_url``), ``sklearn:<file>`` (skops; pickle/joblib with ``trust_pickle``),
+``python:<module>:<function>``; any other string is a Hugging Face model directory, Hub id or
+alias: a sequence classifier, or a causal LM when a ``prompt`` is given. Objects: a
+``transformers`` pipeline, a causal LM (with a prompt), a scikit-learn-style estimator, or any
+callable of a list of texts. Hugging Face sequence classifiers (objects and names) are left to
+:func:`textrobust.text.model.text_classifier` (``resolve_classifier`` returns ``None``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, Mapping, Sequence
+
+from textrobust.classifiers.callable import callable_classifier
+from textrobust.classifiers.http import chat_endpoint_classifier, hf_endpoint_classifier
+from textrobust.classifiers.options import ModelOptions, parse_labels, parse_prompt
+from textrobust.classifiers.pipeline import is_text_pipeline, pipeline_classifier
+from textrobust.classifiers.prompted import is_causal_lm, prompted_classifier
+from textrobust.classifiers.sklearn import is_estimator, load_estimator, sklearn_classifier
+from textrobust.errors import UserError
+
+
+def model_options(
+    labels: str | Sequence[str] | Mapping[str, str] | None = None,
+    prompt: str | os.PathLike | None = None,
+    options: ModelOptions | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> ModelOptions:
+    """``options`` (or the defaults) with ``labels`` and ``prompt`` parsed in, and the response
+    cache in ``cache_dir`` unless the options name one."""
+    from dataclasses import replace
+
+    base = options or ModelOptions()
+    changes: dict[str, Any] = {}
+    if labels is not None:
+        changes["labels"] = parse_labels(labels)
+    if prompt is not None:
+        changes["prompt"] = parse_prompt(prompt)
+    return replace(base, **changes).with_cache_dir(cache_dir)
+
+
+def import_function(spec: str) -> Any:
+    """The object ``module:attr.path`` names; the current directory is importable."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UserError(f"python:<module>:<function> expected, got python:{spec}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UserError(f"cannot import module {module_name!r}: {e}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UserError(f"module {module_name!r} has no {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UserError(f"python:{spec} is not callable")
+    return obj
+
+
+def is_hf_sequence_model(model: Any) -> bool:
+    """A transformers model object (left to the Hugging Face path unless it is a causal LM)."""
+    return hasattr(model, "config") and callable(getattr(model, "parameters", None))
+
+
+def resolve_classifier(
+    model: Any,
+    tokenizer: Any,
+    *,
+    dataset_label_names: Sequence[str] | None,
+    dataset_labels: Sequence[int] = (),
+    device: str | None = None,
+    dtype: str | None = None,
+    options: ModelOptions | None = None,
+) -> Any:
+    """The engine classifier for ``model`` (see the module docstring), or ``None`` for a Hugging
+    Face sequence classifier. The classifier has ``__call__(texts) -> dataset ids``, ``size``,
+    ``name`` and ``label_names``; remote ones also ``usage()``."""
+    o = options or ModelOptions()
+    labelled = {"dataset_label_names": dataset_label_names, "dataset_labels": dataset_labels}
+    if isinstance(model, (str, os.PathLike)):
+        s = str(model)
+        if s.startswith(("http://", "https://")):
+            o.api_key()  # a missing key variable is an error now, not at the first request
+            return hf_endpoint_classifier(s, o, **labelled)
+        if s.startswith("openai:"):
+            o.api_key()
+            if not s[len("openai:") :]:
+                raise UserError("openai:<model> needs the model's name, e.g. openai:llama-3.1-8b")
+            return chat_endpoint_classifier(s[len("openai:") :], o, **labelled)
+        if s.startswith("sklearn:"):
+            estimator = load_estimator(s[len("sklearn:") :], trust_pickle=o.trust_pickle)
+            return sklearn_classifier(estimator, name=s, **labelled)
+        if s.startswith("python:"):
+            return callable_classifier(import_function(s[len("python:") :]), model_labels=o.label_names, name=s, **labelled)
+        if o.prompt is not None:
+            return prompted_classifier(s, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
+        return None
+    if is_text_pipeline(model):
+        return pipeline_classifier(model, **labelled)
+    if is_causal_lm(model) or (o.prompt is not None and is_hf_sequence_model(model)):
+        return prompted_classifier(model, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
+    if is_hf_sequence_model(model):
+        return None
+    if is_estimator(model):
+        return sklearn_classifier(model, **labelled)
+    if callable(model):
+        return callable_classifier(model, model_labels=o.label_names, **labelled)
+    raise UserError(
+        f"cannot evaluate a {type(model).__name__}: pass a Hugging Face model or name, a pipeline, a scikit-learn "
+        "estimator, a function of a list of texts, or an endpoint (http(s)://..., openai:<model>)"
+    )
