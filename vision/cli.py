@@ -71,6 +71,42 @@ def eval_command(
         print_eval_summary(report, output)
 
 
+@vision_app.command("certify")
+def certify_command(
+    model: str = typer.Option(..., help="A saved vision model directory, a Hugging Face image classifier, or a TorchScript file."),
+    dataset: str = typer.Option("mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."),
+    sigma: float = typer.Option(0.25, help="Std of the Gaussian noise, in the data's [0, 1] scale (added before any normalisation)."),
+    alpha: float = typer.Option(0.001, help="Each certificate fails with probability at most alpha."),
+    n0: int = typer.Option(100, help="Cohen's selection draws (fast: part of the n0 + n budget)."),
+    n: int = typer.Option(100_000, help="Cohen's estimation draws (fast: at most n0 + n draws in all)."),
+    procedure: str = typer.Option("fast", help="fast (sequential, no selection draws) or cohen (Cohen et al.'s CERTIFY, exactly)."),
+    denoiser: Optional[Path] = typer.Option(None, help="A saved denoiser (scripts/train_smoothing_models.py) put in front of the classifier."),
+    radii: Optional[str] = typer.Option(None, help="Comma-separated radius grid of the report [default: 0, 0.25, ... up to max(1, what n draws can certify)]."),
+    split: Optional[str] = typer.Option(None, help="Split to certify [default: validation, else test]."),
+    image_column: Optional[str] = typer.Option(None, help="Column holding the image [default: detected]."),
+    label_column: Optional[str] = typer.Option(None, help="Column holding the label [default: detected]."),
+    limit: Optional[int] = typer.Option(None, help="Certify the first N examples (after --shuffle)."),
+    shuffle: bool = typer.Option(False, help="Shuffle (seeded by --seed) before --limit."),
+    batch_size: int = typer.Option(256, help="Images per model call."),
+    seed: int = typer.Option(0, help="Seed for every noise draw."),
+    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:N or mps [default: auto]."),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
+    output: Optional[Path] = typer.Option(None, help="Directory for report.json, report.md, certified_accuracy.png and examples.jsonl."),
+    resume: bool = typer.Option(False, help="Continue a stopped run in --output."),
+    overwrite: bool = typer.Option(False, help="Replace earlier results in --output."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Certified L2 robustness by Gaussian randomized smoothing (Cohen et al. 2019; denoised smoothing with --denoiser)."""
+    from vision.smoothing.cli import run_certify
+
+    _threads(threads)
+    run_certify(
+        model, dataset, sigma, alpha=alpha, n0=n0, n=n, procedure=procedure, denoiser=denoiser, radii=radii, split=split,
+        image_column=image_column, label_column=label_column, limit=limit, shuffle=shuffle, batch_size=batch_size,
+        seed=seed, device=device, output=output, resume=resume, overwrite=overwrite, progress=progress,
+    )  # fmt: skip
+
+
 @vision_app.command("reproduce")
 def reproduce_command(
     dataset: str = typer.Option("mnist", help="mnist or cifar10."),
