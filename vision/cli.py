@@ -78,7 +78,7 @@ def certify_command(
     sigma: float = typer.Option(0.25, help="Std of the Gaussian noise, in the data's [0, 1] scale (added before any normalisation)."),
     alpha: float = typer.Option(0.001, help="Each certificate fails with probability at most alpha."),
     n0: int = typer.Option(100, help="Cohen's selection draws (fast: part of the n0 + n budget)."),
-    n: int = typer.Option(100_000, help="Cohen's estimation draws (fast: at most n0 + n draws in all)."),
+    n: int = typer.Option(100_000, "--n", "--estimation-draws", help="Cohen's estimation draws (fast: at most n0 + n draws in all). Under torchrun spell it --estimation-draws: torchrun's parser takes --n for an abbreviation of its own options."),
     procedure: str = typer.Option("fast", help="fast (sequential, no selection draws) or cohen (Cohen et al.'s CERTIFY, exactly)."),
     denoiser: Optional[Path] = typer.Option(None, help="A saved denoiser (scripts/train_smoothing_models.py) put in front of the classifier."),
     radii: Optional[str] = typer.Option(None, help="Comma-separated radius grid of the report [default: 0, 0.25, ... up to max(1, what n draws can certify)]."),
