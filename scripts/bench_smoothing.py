@@ -24,9 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scipy import stats
-
 from _common import ROOT, machine, shared_dir, timer
+from scipy import stats
 
 
 def _records(directory: Path) -> dict:

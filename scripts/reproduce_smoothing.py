@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     md = [
         "# Gaussian and denoised smoothing on MNIST (reproduction)", "",
-        f"{args.limit} MNIST test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
-        f"seed {args.seed}. Certified accuracy at L2 radius r (pixel scale [0, 1]) with 95% Clopper-Pearson intervals.", "",
+        (f"{args.limit} MNIST test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
+         f"seed {args.seed}. Certified accuracy at L2 radius r (pixel scale [0, 1]) with 95% Clopper-Pearson intervals."), "",
     ]  # fmt: skip
     for sigma in args.sigmas:
         key = f"{sigma:g}"

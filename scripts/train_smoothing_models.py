@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr, flush=True)
     data = load_image_examples(args.data, split="train", limit=args.train_images, shuffle=True, seed=args.seed)
     num_classes = max(data.labels) + 1
     subset = {"dataset": args.dataset, "data": str(args.data), "split": data.split, "train_images": len(data), "shuffle_seed": args.seed}

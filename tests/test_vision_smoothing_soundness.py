@@ -45,7 +45,7 @@ def true_p1() -> float:
 
 
 def settings(**kw) -> SmoothingSettings:
-    base = dict(sigma=SIGMA, alpha=ALPHA, n0=10, n=100, num_classes=2, seed=7, draw=gaussian_draws(SIGMA), grid=(0.0, 0.1, 0.2, 0.3, 0.4))
+    base = {"sigma": SIGMA, "alpha": ALPHA, "n0": 10, "n": 100, "num_classes": 2, "seed": 7, "draw": gaussian_draws(SIGMA), "grid": (0.0, 0.1, 0.2, 0.3, 0.4)}
     return SmoothingSettings(**{**base, **kw})
 
 

@@ -81,7 +81,7 @@ def certify_command(
     n: int = typer.Option(100_000, "--n", "--estimation-draws", help="Cohen's estimation draws (fast: at most n0 + n draws in all). Under torchrun spell it --estimation-draws: torchrun's parser takes --n for an abbreviation of its own options."),
     procedure: str = typer.Option("fast", help="fast (sequential, no selection draws) or cohen (Cohen et al.'s CERTIFY, exactly)."),
     denoiser: Optional[Path] = typer.Option(None, help="A saved denoiser (scripts/train_smoothing_models.py) put in front of the classifier."),
-    radii: Optional[str] = typer.Option(None, help="Comma-separated radius grid of the report [default: 0, 0.25, ... up to max(1, what n draws can certify)]."),
+    radii: Optional[str] = typer.Option(None, help="Comma-separated radius grid of the report (default: 0, 0.25, ... up to 1 or to what n draws can certify)."),
     split: Optional[str] = typer.Option(None, help="Split to certify [default: validation, else test]."),
     image_column: Optional[str] = typer.Option(None, help="Column holding the image [default: detected]."),
     label_column: Optional[str] = typer.Option(None, help="Column holding the label [default: detected]."),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +28,11 @@ from vision.smoothing.cohen import CohenJob
 from vision.smoothing.denoiser import load_denoiser
 from vision.smoothing.job import SmoothingJob
 from vision.smoothing.noise import SmoothingSettings, gaussian_draws
-from vision.smoothing.report import SmoothingReport, build_smoothing_report, write_smoothing_outputs
+from vision.smoothing.report import (
+    SmoothingReport,
+    build_smoothing_report,
+    write_smoothing_outputs,
+)
 from vision.smoothing.theorem import default_grid
 
 PROCEDURES = {"fast": SmoothingJob, "cohen": CohenJob}

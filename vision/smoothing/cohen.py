@@ -17,8 +17,9 @@ classified once (for the report's clean accuracy): ``1 + n0 + n`` model calls pe
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 

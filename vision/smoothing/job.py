@@ -39,13 +39,19 @@ or the number of processes.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from textrobust.certify.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule
+from textrobust.certify.bounds import (
+    LookSchedule,
+    cp_lower_real,
+    cp_upper_real,
+    look_schedule,
+)
 from textrobust.certify.certificate import QueryQueue
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.random import draw_key, stream_prefix

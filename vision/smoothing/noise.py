@@ -8,8 +8,9 @@ A draw is ``x + sigma * z`` with ``z`` standard normal per value, *unclipped* (C
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from textrobust.core.outputs import fmt_rate
 from textrobust.core.stats import Rate, rate
@@ -53,7 +54,7 @@ class SmoothingReport:
         return self.model_calls / self.n_examples if self.n_examples else None
 
     def to_json(self) -> dict:
-        ci = lambda r: list(r.ci) if r.ci else None  # noqa: E731
+        ci = lambda r: list(r.ci) if r.ci else None
         return {
             "task": "vision-certify",
             "model": self.model,
@@ -90,13 +91,13 @@ def build_smoothing_report(records: Sequence[Mapping[str, Any]], *, grid: Sequen
     every radius of ``grid``; ``fields`` are the run's settings. The median radius counts wrong
     and abstained images as -1 (so it is at least r exactly when half the images are certified at r)."""
     n = len(records)
-    count = lambda pred: sum(1 for r in records if pred(r))  # noqa: E731
+    count = lambda pred: sum(1 for r in records if pred(r))
     radii = [r["radius"] if certified_correct(r, 0.0) else -1.0 for r in records]
     return SmoothingReport(
         grid=tuple(grid),
         clean_accuracy=rate(count(lambda r: r["clean_prediction"] == r["label"]), n),
         abstain=rate(count(lambda r: r["prediction"] is None), n),
-        certified={g: rate(count(lambda r: certified_correct(r, g)), n) for g in grid},
+        certified={g: rate(sum(1 for r in records if certified_correct(r, g)), n) for g in grid},
         median_radius=float(statistics.median(radii)) if radii else None,
         model_calls=sum(int(r["model_calls"]) for r in records),
         seconds=seconds,
@@ -154,8 +155,8 @@ def write_smoothing_outputs(report: SmoothingReport, directory: str | Path) -> d
     lines = [
         f"# Gaussian smoothing: {report.model}" + (f" with denoiser {report.denoiser}" if report.denoiser else ""),
         "",
-        f"{report.dataset} ({report.split}), sigma = {report.sigma:g}, alpha = {report.alpha:g}, procedure {report.procedure} "
-        f"(n0 = {report.n0}, n = {report.n}), seed {report.seed}. Intervals: Clopper-Pearson 95%.",
+        (f"{report.dataset} ({report.split}), sigma = {report.sigma:g}, alpha = {report.alpha:g}, procedure {report.procedure} "
+         f"(n0 = {report.n0}, n = {report.n}), seed {report.seed}. Intervals: Clopper-Pearson 95%."),
         "",
         "| metric | value |",
         "|---|---|",

@@ -25,7 +25,7 @@ float distribution, as in every implementation of the paper.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from scipy.stats import norm
 
@@ -47,7 +47,7 @@ def default_grid(sigma: float, n: int, alpha: float, step: float = 0.25) -> tupl
     """Radii ``0, 0.25, 0.5, ...``: at least up to 1.0, and up to the largest multiple of ``step``
     that ``n`` draws at ``alpha`` can certify (:func:`radius_cap`)."""
     top = max(1.0, math.floor(radius_cap(sigma, n, alpha) / step) * step)
-    return tuple(round(k * step, 10) for k in range(int(round(top / step)) + 1))
+    return tuple(round(k * step, 10) for k in range(round(top / step) + 1))
 
 
 def bucket(radius: float | None, grid: Sequence[float]) -> int:
