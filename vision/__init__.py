@@ -19,7 +19,7 @@ from typing import Any
 
 import vision.perturbations  # noqa: F401  (registers the image perturbations)
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "certify"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from vision.evaluation import evaluate
 
         return evaluate
+    if name == "certify":  # Gaussian randomized smoothing (vision.smoothing)
+        from vision.smoothing.api import certify
+
+        return certify
     raise AttributeError(f"module 'vision' has no attribute {name!r}")

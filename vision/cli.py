@@ -70,6 +70,59 @@ def eval_command(
         print_eval_summary(report, run.output_dir)
 
 
+@with_options(
+    data=DataGroup(column="image", config=False),
+    run=RunGroup(
+        batch_size=256,
+        batch_help="Images per model call.",
+        dtype=False,
+        output_help="Directory for report.json, report.md, certified_accuracy.png and examples.jsonl.",
+    ),
+)
+def certify_command(
+    model: str = typer.Option(
+        ..., help="A saved vision model directory, a Hugging Face image classifier, or a TorchScript file."
+    ),
+    dataset: str = typer.Option(
+        "mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."
+    ),
+    sigma: float = typer.Option(
+        0.25, help="Std of the Gaussian noise, in the data's [0, 1] scale (added before any normalisation)."
+    ),
+    alpha: float = typer.Option(0.001, help="Each certificate fails with probability at most alpha."),
+    n0: int = typer.Option(100, help="Cohen's selection draws (fast: part of the n0 + n budget)."),
+    n: int = typer.Option(
+        100_000,
+        "--n",
+        "--estimation-draws",
+        help="Cohen's estimation draws (fast: at most n0 + n draws in all). Under torchrun spell it "
+        "--estimation-draws: torchrun's parser takes --n for an abbreviation of its own options.",
+    ),
+    procedure: str = typer.Option(
+        "fast", help="fast (sequential, no selection draws) or cohen (Cohen et al.'s CERTIFY, exactly)."
+    ),
+    denoiser: Optional[Path] = typer.Option(
+        None, help="A saved denoiser (scripts/train_smoothing_models.py) put in front of the classifier."
+    ),
+    radii: Optional[str] = typer.Option(
+        None, help="Comma-separated radius grid of the report (default: 0, 0.25, ... up to 1 or to what n draws can certify)."
+    ),
+    seed: int = typer.Option(0, help="Seed for every noise draw."),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
+    *,
+    data: DataOptions,
+    run: RunOptions,
+) -> None:
+    """Certified L2 robustness by Gaussian randomized smoothing (Cohen et al. 2019; denoised smoothing with --denoiser)."""
+    from vision.smoothing.cli import run_certify
+
+    _threads(threads)
+    run_certify(
+        model, dataset, sigma, alpha=alpha, n0=n0, n=n, procedure=procedure, denoiser=denoiser, radii=radii,
+        seed=seed, data=data, run=run,
+    )  # fmt: skip
+
+
 def reproduce_command(
     dataset: str = typer.Option("mnist", help="mnist or cifar10."),
     data: Optional[str] = typer.Option(None, help="Where to read the dataset: a local directory (e.g. ../shared/data/mnist) or an IDX directory (default: the Hub)."),

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
+from textrobust.core.options import DataOptions
 from textrobust.errors import UserError
 
 IMAGE_COLUMNS = ("image", "img", "pixel_values", "pixels", "picture", "photo")
@@ -201,3 +202,19 @@ def load_image_examples(
     labels = read_chosen_labels(ds, picked, label_col)
     return ImageExamples(rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col)
 
+
+
+def image_examples(dataset: Any, data: DataOptions, seed: int) -> ImageExamples:
+    """:func:`load_image_examples` with the run's :class:`~textrobust.core.options.DataOptions`
+    (``input_column`` is the image column; no ``config``) and seed (for ``shuffle``)."""
+    if data.config is not None:
+        raise UserError("image datasets take no --config")
+    return load_image_examples(
+        dataset,
+        split=data.split,
+        image_column=data.input_column,
+        label_column=data.label_column,
+        limit=data.limit,
+        shuffle=data.shuffle,
+        seed=seed,
+    )

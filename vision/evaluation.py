@@ -28,7 +28,7 @@ from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
 from textrobust.workflow.html import with_html_report
 from textrobust.errors import UserError
 from vision.batch import png_data_uri
-from vision.data import ImageExamples, load_image_examples
+from vision.data import ImageExamples, image_examples
 from vision.models import ImageClassifier, image_classifier
 
 DEFAULT_PERTURBATIONS = ("pixels", "gaussian", "fog")
@@ -104,20 +104,12 @@ def evaluate(
     data, run = split_options(
         options, data, run, aliases=IMAGE_ALIASES, run_defaults=IMAGE_RUN_DEFAULTS, function="vision.evaluate()"
     )
-    if data.config is not None or run.dtype is not None:
-        raise UserError("vision evaluation takes no dataset config and no dtype")
+    if run.dtype is not None:
+        raise UserError("vision evaluation takes no dtype")
 
     def prepare(group: Any) -> Plan:
         check_max_steps(max_steps)
-        examples = load_image_examples(
-            dataset,
-            split=data.split,
-            image_column=data.input_column,
-            label_column=data.label_column,
-            limit=data.limit,
-            shuffle=data.shuffle,
-            seed=seed,
-        )
+        examples = image_examples(dataset, data, seed)
         chosen = build_perturbations(perturbations, "image", default=DEFAULT_PERTURBATIONS)
         classifier: ImageClassifier = image_classifier(
             model,

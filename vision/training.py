@@ -34,6 +34,7 @@ class Recipe:
     l2: float = 5e-4
     val_fraction: float = 0.1
     patience: int = 5
+    noise: float = 0.0  # Gaussian augmentation: std of N(0, noise^2) added to [0, 1] images (0: none)
 
 
 @dataclass
@@ -65,13 +66,15 @@ def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, l2: float) -> tupl
     return nn.functional.cross_entropy(logits, y) + l2_penalty(model, l2), logits
 
 
-def _evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, l2: float, batch: int = 1024) -> tuple[float, float]:
-    """(mean loss incl. the L2 term, accuracy) on uint8 images, as Keras' val_loss."""
+def _evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, l2: float, batch: int = 1024, noise: float = 0.0) -> tuple[float, float]:
+    """(mean loss incl. the L2 term, accuracy) on uint8 images, as Keras' val_loss (with
+    ``noise``: on the images plus fixed, seeded Gaussian noise, the same at every epoch)."""
     model.eval()
     total, right = 0.0, 0
+    fixed = torch.Generator().manual_seed(12345)
     with torch.inference_mode():
         for start in range(0, len(labels), batch):
-            x = images_to_float(images[start : start + batch])
+            x = add_noise(images_to_float(images[start : start + batch]), noise, fixed)
             y = labels[start : start + batch]
             logits = model(x)
             total += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
@@ -79,6 +82,13 @@ def _evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, l2: 
         penalty = float(l2_penalty(model, l2))
     n = max(1, len(labels))
     return total / n + penalty, right / n
+
+
+def add_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """``x + N(0, sigma^2 I)`` (unclipped, as randomized smoothing draws it); ``x`` when ``sigma`` is 0."""
+    if sigma <= 0:
+        return x
+    return x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)
 
 
 def split_validation(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +124,7 @@ def train_model(
     model = new_model(architecture, images.shape[1], num_classes, images.shape[2:], seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr, eps=1e-7)
     generator = torch.Generator().manual_seed(seed)
+    noise_generator = torch.Generator().manual_seed(seed + 1)  # its own stream: batch order and dropout as without noise
     steps = math.ceil(len(y_train) / recipe.batch_size)
     best = (math.inf, 0, None)
     history: list[dict] = []
@@ -126,13 +137,14 @@ def train_model(
             running = 0.0
             for start in range(0, len(order), recipe.batch_size):
                 index = order[start : start + recipe.batch_size]
-                loss, _ = _loss(model, images_to_float(x_train[index]), y_train[index], recipe.l2)
+                x = add_noise(images_to_float(x_train[index]), recipe.noise, noise_generator)
+                loss, _ = _loss(model, x, y_train[index], recipe.l2)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
                 running += float(loss.detach()) * len(index)
                 advance(1)
-            val_loss, val_acc = _evaluate(model, x_val, y_val, recipe.l2) if len(y_val) else (float("nan"), float("nan"))
+            val_loss, val_acc = _evaluate(model, x_val, y_val, recipe.l2, noise=recipe.noise) if len(y_val) else (float("nan"), float("nan"))
             history.append({"epoch": epoch, "train_loss": running / len(y_train), "val_loss": val_loss, "val_accuracy": val_acc})
             if log is not None:
                 log(f"{description}: epoch {epoch}: train loss {running / len(y_train):.4f}, val loss {val_loss:.4f}, val accuracy {val_acc:.4f}")

@@ -38,6 +38,7 @@ vision_app = typer.Typer(
     add_completion=False,
 )
 vision_app.command("eval")(vision_cli.eval_command)
+vision_app.command("certify")(vision_cli.certify_command)
 vision_app.command("reproduce")(vision_cli.reproduce_command)
 app.add_typer(vision_app, name="vision")
 

@@ -1,0 +1,36 @@
+"""What certifying one image produces: the certificate and its line of ``examples.jsonl``."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SmoothedCertificate:
+    """A smoothed prediction (``None``: abstain), the lower bound behind it and its L2 radius."""
+
+    prediction: int | None
+    top: int  # the class p_lower bounds (the prediction unless abstaining)
+    p_lower: float
+    radius: float | None  # certified L2 radius; None when abstaining
+    samples: int  # noisy draws classified
+
+    def rank(self) -> tuple[float, float]:
+        """Orders certificates: larger radius first, then larger lower bound."""
+        return (-1.0 if self.radius is None else self.radius, self.p_lower)
+
+
+def smoothing_record(index: Hashable, label: int, clean_prediction: int | None, cert: SmoothedCertificate, *, model_calls: int) -> dict:
+    """One line of ``examples.jsonl`` (full float precision)."""
+    return {
+        "index": index,
+        "label": label,
+        "prediction": cert.prediction,
+        "top": cert.top,
+        "p_lower": cert.p_lower,
+        "radius": cert.radius,
+        "clean_prediction": clean_prediction,
+        "samples": cert.samples,
+        "model_calls": model_calls,
+    }
