@@ -12,7 +12,10 @@ from conftest import ROOT
 from textrobust.cli import main
 
 CLI_PAGE = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-COMMANDS = [["eval"], ["certify"], ["perturbations"], ["inspect"], ["vision", "eval"], ["vision", "reproduce"]]
+COMMANDS = [
+    ["eval"], ["certify"], ["perturbations"], ["inspect"], ["compare"], ["check"], ["card"], ["report"],
+    ["vision", "eval"], ["vision", "certify"], ["vision", "reproduce"],
+]
 
 
 def help_text(argv: list[str], monkeypatch) -> str:
