@@ -210,7 +210,8 @@ def evaluate(
     finally:
         if store is not None:
             store.close()
-    report.extra["validity"] = text_validity(dict(zip(data.ids, data.texts)), report.records, chosen, seed)
+    if group.is_main:  # validity evidence (docs/perturbations-validity.md): the main process alone writes it
+        report.extra["validity"] = text_validity(dict(zip(data.ids, data.texts)), report.records, chosen, seed)
     if output_dir and group.is_main:
         write_eval_outputs(report, output_dir)
     return report
