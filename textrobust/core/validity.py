@@ -44,16 +44,20 @@ def measure_validity(
     render: Callable[[Any, Any], str],
     similarity: Callable[[Sequence[Any], Sequence[Any]], np.ndarray] | None = None,
     similarity_name: str | None = None,
+    similarity_draws: int = 1,
     flipped_field: str = "flipped_text",
 ) -> dict:
     """The JSON-ready validity section of a report (see the module docstring).
 
     ``sources`` maps each record's ``index`` to its clean input; ``edits(x, y)`` counts edits,
-    ``render(x, y)`` shows them, ``similarity(xs, ys)`` gives one similarity per pair.
+    ``render(x, y)`` shows them, ``similarity(xs, ys)`` gives one similarity per pair; it is
+    measured on the changed draws among draws ``1..similarity_draws`` (it costs encoder passes)
+    and on every first flip.
     """
     ids = [r["index"] for r in records]
     out: dict[str, Any] = {
         "draws_per_example": draws,
+        "similarity_draws_per_example": similarity_draws,
         "similarity": similarity_name,
         "perturbations": {},
     }
@@ -85,7 +89,9 @@ def measure_validity(
         }
         flip_sims: list[float | None] = [None] * len(flips)
         if similarity is not None:
-            pairs = [(x, y) for x, y, c in zip(originals, perturbed, changed_mask) if c]
+            pairs = [
+                (x, y) for j, (x, y, c) in enumerate(zip(originals, perturbed, changed_mask)) if c and j % draws < similarity_draws
+            ]
             sims = similarity([x for x, _ in pairs], [y for _, y in pairs]) if pairs else []
             entry["similarity_changed"] = summary(sims)
             if flip_pairs:

@@ -79,8 +79,11 @@ def load_encoder(name: str | None = None) -> SentenceEncoder:
 
 
 def cosine(a: Sequence[str], b: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
-    """Cosine similarity of ``a[i]`` and ``b[i]`` for each ``i`` (one encoder pass over both)."""
+    """Cosine similarity of ``a[i]`` and ``b[i]`` for each ``i`` (one encoder pass over the
+    distinct texts of both)."""
     if not a:
         return np.zeros(0)
-    emb = encoder(list(a) + list(b))
-    return np.einsum("ij,ij->i", emb[: len(a)], emb[len(a) :]).astype(np.float64)
+    unique = list(dict.fromkeys([*a, *b]))
+    row = {t: k for k, t in enumerate(unique)}
+    emb = encoder(unique)
+    return np.einsum("ij,ij->i", emb[[row[t] for t in a]], emb[[row[t] for t in b]]).astype(np.float64)
