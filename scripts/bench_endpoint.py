@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,9 +64,20 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/endpoint_server.py"), "--model", args.model, "--port", str(port), "--latency", str(args.latency)],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "tests/endpoint_server.py"),
+            "--model",
+            args.model,
+            "--port",
+            str(port),
+            "--latency",
+            str(args.latency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
     try:
         assert server.stdout.readline().strip() == "ready"
         url = f"http://127.0.0.1:{port}/classify"
@@ -75,10 +85,14 @@ def main() -> None:
         perturbations = build_perturbations(specs, "text", {}, {})
         n, steps = len(data), args.max_steps
         out: dict = {
-            "machine": machine(), "n_examples": n, "max_steps": steps, "perturbations": specs,
-            "server_latency_s": args.latency, "concurrency": args.concurrency,
+            "machine": machine(),
+            "n_examples": n,
+            "max_steps": steps,
+            "perturbations": specs,
+            "server_latency_s": args.latency,
+            "concurrency": args.concurrency,
             "note": "the server waits latency seconds before every answer, then runs MiniLM on the request's texts",
-        }  # fmt: skip
+        }
         session = requests.Session()
         session.post(url, json={"inputs": ["warm up"]}, timeout=60).raise_for_status()
 
@@ -107,8 +121,16 @@ def main() -> None:
         for name, per_request in (("ours_1", 1), ("ours_16", 16)):
             options = ModelOptions(concurrency=args.concurrency, inputs_per_request=per_request)
             with tempfile.TemporaryDirectory() as tmp, timer(out, name + "_s"):
-                report = textrobust.evaluate(url, dataset=args.dataset, perturbations=specs, max_steps=steps, seed=args.seed,
-                                             limit=args.limit, output_dir=tmp, model_options=options)  # fmt: skip
+                report = textrobust.evaluate(
+                    url,
+                    dataset=args.dataset,
+                    perturbations=specs,
+                    max_steps=steps,
+                    seed=args.seed,
+                    limit=args.limit,
+                    output_dir=tmp,
+                    model_options=options,
+                )
             runs[name] = report
             remote = report.extra["remote"]
             out[name + "_requests"] = remote["requests"]
@@ -127,14 +149,18 @@ def main() -> None:
         out[f"ratio_inputs_naive_over_{name}"] = naive_requests / max(1, out[name + "_inputs_sent"])
         out[f"ratio_wall_naive_over_{name}"] = out["naive_s"] / out[name + "_s"]
     out["robust_ratios"] = {p.spec: p.rpr.robust.value for p in runs["ours_16"].perturbations}
-    print(f"machine: {out['machine']}; server latency {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}")
+    print(
+        f"machine: {out['machine']}; server latency {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}"
+    )
     print(f"{n} examples x {len(specs)} perturbations, max_steps {steps}")
     print(f"{'':36}{'requests':>10}{'texts sent':>12}{'wall s':>10}")
     print(f"{'(n) naive loop':36}{naive_requests:>10}{naive_requests:>12}{out['naive_s']:>10.1f}")
     for name, title in (("ours_1", "(a) textrobust, 1 text/request"), ("ours_16", "(b) textrobust, 16 texts/request")):
-        print(f"{title:36}{out[name + '_requests']:>10}{out[name + '_inputs_sent']:>12}{out[name + '_s']:>10.1f}"
-              f"   naive/ours: requests {out[f'ratio_requests_naive_over_{name}']:.1f}x, wall {out[f'ratio_wall_naive_over_{name}']:.1f}x, "
-              f"first flips agree: {out[name + '_first_flips_agree']}")  # fmt: skip
+        print(
+            f"{title:36}{out[name + '_requests']:>10}{out[name + '_inputs_sent']:>12}{out[name + '_s']:>10.1f}"
+            f"   naive/ours: requests {out[f'ratio_requests_naive_over_{name}']:.1f}x, wall {out[f'ratio_wall_naive_over_{name}']:.1f}x, "
+            f"first flips agree: {out[name + '_first_flips_agree']}"
+        )
     print("targets: >= 3x fewer requests, >= 5x less wall time")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -57,11 +57,21 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     result: dict = {
-        "machine": machine(), "note": "2 CPU cores shared by 6 agents: wall times are noisy, CPU times less so",
-        "model": args.model, "data": args.data, "split": "test", "images": f"the first {args.limit} test images",
-        "sigma": args.sigma, "alpha": args.alpha, "n0": args.n0, "n": args.n, "seed": args.seed, "procedures": {},
-        "command": "PYTHONPATH=$PWD python scripts/bench_smoothing.py " + " ".join(sys.argv[1:] if argv is None else argv),
-    }  # fmt: skip
+        "machine": machine(),
+        "note": "2 CPU cores shared by 6 agents: wall times are noisy, CPU times less so",
+        "model": args.model,
+        "data": args.data,
+        "split": "test",
+        "images": f"the first {args.limit} test images",
+        "sigma": args.sigma,
+        "alpha": args.alpha,
+        "n0": args.n0,
+        "n": args.n,
+        "seed": args.seed,
+        "procedures": {},
+        "command": "PYTHONPATH=$PWD python scripts/bench_smoothing.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+    }
     records = {}
     with tempfile.TemporaryDirectory() as tmp:
         # warm-up (imports, data and model loading) so the first timed procedure does not pay for it
@@ -73,19 +83,40 @@ def main(argv: list[str] | None = None) -> int:
             timing: dict = {}
             with timer(timing, "seconds"):
                 report = vision.certify(
-                    args.model, args.data, args.sigma, alpha=args.alpha, n0=args.n0, n=n, procedure=procedure,
-                    limit=args.limit, seed=args.seed, batch_size=args.batch_size, output_dir=out,
-                )  # fmt: skip
+                    args.model,
+                    args.data,
+                    args.sigma,
+                    alpha=args.alpha,
+                    n0=args.n0,
+                    n=n,
+                    procedure=procedure,
+                    limit=args.limit,
+                    seed=args.seed,
+                    batch_size=args.batch_size,
+                    output_dir=out,
+                )
             j = report.to_json()
             records[name] = _records(out)
             result["procedures"][name] = {
-                "n": n, "model_calls_per_image": j["model_calls_per_example"], "wall_seconds": timing["seconds"],
-                "cpu_seconds": timing["seconds_cpu"], "certified_accuracy": j["certified_accuracy"],
-                "certified_accuracy_ci95": j["certified_accuracy_ci95"], "certified_count": j["certified_count"],
-                "abstain_rate": j["abstain_rate"], "clean_accuracy": j["clean_accuracy"], "radius_grid": j["radius_grid"],
-                "model_calls_per_image_quartiles": [float(q) for q in stats.scoreatpercentile([r["model_calls"] for r in records[name].values()], [25, 50, 75])],
-            }  # fmt: skip
-            print(f"{name}: {j['model_calls_per_example']:.1f} calls/image, {timing['seconds']:.1f} s, certified {j['certified_accuracy']}", file=sys.stderr)
+                "n": n,
+                "model_calls_per_image": j["model_calls_per_example"],
+                "wall_seconds": timing["seconds"],
+                "cpu_seconds": timing["seconds_cpu"],
+                "certified_accuracy": j["certified_accuracy"],
+                "certified_accuracy_ci95": j["certified_accuracy_ci95"],
+                "certified_count": j["certified_count"],
+                "abstain_rate": j["abstain_rate"],
+                "clean_accuracy": j["clean_accuracy"],
+                "radius_grid": j["radius_grid"],
+                "model_calls_per_image_quartiles": [
+                    float(q)
+                    for q in stats.scoreatpercentile([r["model_calls"] for r in records[name].values()], [25, 50, 75])
+                ],
+            }
+            print(
+                f"{name}: {j['model_calls_per_example']:.1f} calls/image, {timing['seconds']:.1f} s, certified {j['certified_accuracy']}",
+                file=sys.stderr,
+            )
     fast, cohen = records["fast"], records["cohen"]
     ids = sorted(cohen)
     grid = result["procedures"]["cohen"]["radius_grid"]
@@ -97,20 +128,27 @@ def main(argv: list[str] | None = None) -> int:
         discordant = d.only_first + d.only_second
         p = float(stats.binomtest(d.only_first, discordant, 0.5).pvalue) if discordant else 1.0
         comparison[f"{r:g}"] = {
-            "fast_minus_cohen": d.value, "tango_ci95": list(d.ci) if d.ci else None, "fast_only": d.only_first,
-            "cohen_only": d.only_second, "mcnemar_exact_p": p, "fast_no_worse": not (d.value < 0 and p < 0.05),
-        }  # fmt: skip
-    ratio = result["procedures"]["cohen"]["model_calls_per_image"] / result["procedures"]["fast"]["model_calls_per_image"]
+            "fast_minus_cohen": d.value,
+            "tango_ci95": list(d.ci) if d.ci else None,
+            "fast_only": d.only_first,
+            "cohen_only": d.only_second,
+            "mcnemar_exact_p": p,
+            "fast_no_worse": not (d.value < 0 and p < 0.05),
+        }
+    ratio = (
+        result["procedures"]["cohen"]["model_calls_per_image"] / result["procedures"]["fast"]["model_calls_per_image"]
+    )
     result["paired_comparison"] = comparison
     result["forward_pass_ratio_cohen_over_fast"] = ratio
     result["fast_no_worse_at_every_radius"] = all(c["fast_no_worse"] for c in comparison.values())
     if args.fast_only_n:
         name = f"fast_n{args.fast_only_n}"
         result["forward_pass_ratio_at_fast_only_n"] = {
-            "n": args.fast_only_n, "cohen_calls_per_image_by_construction": 1 + args.n0 + args.fast_only_n,
+            "n": args.fast_only_n,
+            "cohen_calls_per_image_by_construction": 1 + args.n0 + args.fast_only_n,
             "fast_calls_per_image": result["procedures"][name]["model_calls_per_image"],
             "ratio": (1 + args.n0 + args.fast_only_n) / result["procedures"][name]["model_calls_per_image"],
-        }  # fmt: skip
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"ratio": ratio, "no_worse": result["fast_no_worse_at_every_radius"], "output": str(args.output)}))

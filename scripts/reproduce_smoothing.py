@@ -55,15 +55,29 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     summary: dict = {
-        "dataset": args.data, "split": "test", "images": f"the first {args.limit} test images", "procedure": args.procedure,
-        "alpha": args.alpha, "n0": args.n0, "n": args.n, "seed": args.seed, "radii": list(RADII), "runs": {}, "paired": {},
-        "command": "PYTHONPATH=$PWD python scripts/reproduce_smoothing.py " + " ".join(sys.argv[1:] if argv is None else argv),
-    }  # fmt: skip
+        "dataset": args.data,
+        "split": "test",
+        "images": f"the first {args.limit} test images",
+        "procedure": args.procedure,
+        "alpha": args.alpha,
+        "n0": args.n0,
+        "n": args.n,
+        "seed": args.seed,
+        "radii": list(RADII),
+        "runs": {},
+        "paired": {},
+        "command": "PYTHONPATH=$PWD python scripts/reproduce_smoothing.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+    }
     md = [
-        "# Gaussian and denoised smoothing on MNIST (reproduction)", "",
-        (f"{args.limit} MNIST test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
-         f"seed {args.seed}. Certified accuracy at L2 radius r (pixel scale [0, 1]) with 95% Clopper-Pearson intervals."), "",
-    ]  # fmt: skip
+        "# Gaussian and denoised smoothing on MNIST (reproduction)",
+        "",
+        (
+            f"{args.limit} MNIST test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
+            f"seed {args.seed}. Certified accuracy at L2 radius r (pixel scale [0, 1]) with 95% Clopper-Pearson intervals."
+        ),
+        "",
+    ]
     for sigma in args.sigmas:
         key = f"{sigma:g}"
         summary["runs"][key], records, curves = {}, {}, {}
@@ -73,24 +87,67 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             resume = (out / "run.json").is_file()
             report = vision.certify(
-                args.models / model.format(s=sigma), args.data, sigma, alpha=args.alpha, n0=args.n0, n=args.n,
-                procedure=args.procedure, denoiser=args.models / denoiser.format(s=sigma) if denoiser else None,
-                radii=RADII, limit=args.limit, seed=args.seed, output_dir=out, resume=resume,
-            )  # fmt: skip
+                args.models / model.format(s=sigma),
+                args.data,
+                sigma,
+                alpha=args.alpha,
+                n0=args.n0,
+                n=args.n,
+                procedure=args.procedure,
+                denoiser=args.models / denoiser.format(s=sigma) if denoiser else None,
+                radii=RADII,
+                limit=args.limit,
+                seed=args.seed,
+                output_dir=out,
+                resume=resume,
+            )
             j = report.to_json()
-            print(f"sigma {key} ({name}) {title}: {j['certified_accuracy']} in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"sigma {key} ({name}) {title}: {j['certified_accuracy']} in {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             summary["runs"][key][name] = {
-                "what": title, "model": str(args.models / model.format(s=sigma)),
+                "what": title,
+                "model": str(args.models / model.format(s=sigma)),
                 "denoiser": str(args.models / denoiser.format(s=sigma)) if denoiser else None,
-                **{k: j[k] for k in ("clean_accuracy", "clean_accuracy_ci95", "abstain_rate", "certified_accuracy", "certified_accuracy_ci95", "certified_count", "model_calls_per_example", "seconds")},
-            }  # fmt: skip
+                **{
+                    k: j[k]
+                    for k in (
+                        "clean_accuracy",
+                        "clean_accuracy_ci95",
+                        "abstain_rate",
+                        "certified_accuracy",
+                        "certified_accuracy_ci95",
+                        "certified_count",
+                        "model_calls_per_example",
+                        "seconds",
+                    )
+                },
+            }
             records[name] = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
             curves[f"({name}) {title}"] = report.certified
-        plot_curves(curves, args.output / f"sigma-{key}" / "certified_accuracy.png", title=f"MNIST, sigma = {key} (n = {args.limit})")
-        md += [f"## sigma = {key}", "", "| model | clean acc. | " + " | ".join(f"r = {r:g}" for r in RADII) + " | calls/image |", "|---" * (len(RADII) + 3) + "|"]
+        plot_curves(
+            curves,
+            args.output / f"sigma-{key}" / "certified_accuracy.png",
+            title=f"MNIST, sigma = {key} (n = {args.limit})",
+        )
+        md += [
+            f"## sigma = {key}",
+            "",
+            "| model | clean acc. | " + " | ".join(f"r = {r:g}" for r in RADII) + " | calls/image |",
+            "|---" * (len(RADII) + 3) + "|",
+        ]
         for name, run in summary["runs"][key].items():
-            cells = [fmt_rate(run["certified_accuracy"][f"{r:g}"], run["certified_accuracy_ci95"][f"{r:g}"], 2) for r in RADII]
-            md.append(f"| ({name}) {run['what']} | {run['clean_accuracy']:.2f} | " + " | ".join(cells) + f" | {run['model_calls_per_example']:.0f} |")
+            cells = [
+                fmt_rate(run["certified_accuracy"][f"{r:g}"], run["certified_accuracy_ci95"][f"{r:g}"], 2)
+                for r in RADII
+            ]
+            md.append(
+                f"| ({name}) {run['what']} | {run['clean_accuracy']:.2f} | "
+                + " | ".join(cells)
+                + f" | {run['model_calls_per_example']:.0f} |"
+            )
         md.append("")
         summary["paired"][key] = {}
         for first, second in (("b", "a"), ("c", "b"), ("c", "a")):
@@ -98,10 +155,20 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             pair = {}
             for r in RADII:
-                d = paired_delta([_certified(x, r) for x in records[first]], [_certified(x, r) for x in records[second]])
-                pair[f"{r:g}"] = {"delta": d.value, "tango_ci95": list(d.ci) if d.ci else None, "only_first": d.only_first, "only_second": d.only_second}
+                d = paired_delta(
+                    [_certified(x, r) for x in records[first]], [_certified(x, r) for x in records[second]]
+                )
+                pair[f"{r:g}"] = {
+                    "delta": d.value,
+                    "tango_ci95": list(d.ci) if d.ci else None,
+                    "only_first": d.only_first,
+                    "only_second": d.only_second,
+                }
             summary["paired"][key][f"{first}-{second}"] = pair
-            md.append(f"({first}) - ({second}): " + ", ".join(f"r = {r}: {fmt_signed(v['delta'], v['tango_ci95'], 2)}" for r, v in pair.items()))
+            md.append(
+                f"({first}) - ({second}): "
+                + ", ".join(f"r = {r}: {fmt_signed(v['delta'], v['tango_ci95'], 2)}" for r, v in pair.items())
+            )
         md.append("")
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "report.json").write_text(json.dumps(summary, indent=2) + "\n")

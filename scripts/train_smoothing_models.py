@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-images", type=int, default=20000, help="seeded random subset of the training split")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--denoiser-epochs", type=int, default=3)
-    parser.add_argument("--train-noise", type=float, nargs="*", default=[0.25, 0.5], help="sigmas for noise-trained classifiers and denoisers")
+    parser.add_argument(
+        "--train-noise",
+        type=float,
+        nargs="*",
+        default=[0.25, 0.5],
+        help="sigmas for noise-trained classifiers and denoisers",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["clean", "noise", "denoiser"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -45,7 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda m: print(m, file=sys.stderr, flush=True)
     data = load_image_examples(args.data, split="train", limit=args.train_images, shuffle=True, seed=args.seed)
     num_classes = max(data.labels) + 1
-    subset = {"dataset": args.dataset, "data": str(args.data), "split": data.split, "train_images": len(data), "shuffle_seed": args.seed}
+    subset = {
+        "dataset": args.dataset,
+        "data": str(args.data),
+        "split": data.split,
+        "train_images": len(data),
+        "shuffle_seed": args.seed,
+    }
     args.output.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, str, float]] = []
     if "clean" not in args.skip:
@@ -63,15 +75,32 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         if kind == "classifier":
             recipe = Recipe(epochs=args.epochs, noise=sigma)
-            result = train_model(ARCHITECTURE[args.dataset], data.images, data.labels, num_classes=num_classes, recipe=recipe, seed=args.seed, description=name, log=log)
+            result = train_model(
+                ARCHITECTURE[args.dataset],
+                data.images,
+                data.labels,
+                num_classes=num_classes,
+                recipe=recipe,
+                seed=args.seed,
+                description=name,
+                log=log,
+            )
             extra = {"training": {**subset, "recipe": recipe.__dict__, **result.to_json()}}
             save_model(result.model, out, label_names=data.label_names, image_shape=data.shape, extra=extra)
         else:
             d_recipe = DenoiserRecipe(sigma=sigma, epochs=args.denoiser_epochs)
             model, info = train_denoiser(data.images, d_recipe, seed=args.seed, log=log)
-            save_denoiser(model, out, sigma=sigma, image_shape=data.shape, extra={"training": {**subset, "recipe": d_recipe.__dict__, **info}})
+            save_denoiser(
+                model,
+                out,
+                sigma=sigma,
+                image_shape=data.shape,
+                extra={"training": {**subset, "recipe": d_recipe.__dict__, **info}},
+            )
         log(f"{name}: trained in {time.perf_counter() - started:.0f} s")
-    (args.output / "command.txt").write_text("PYTHONPATH=$PWD python scripts/train_smoothing_models.py " + " ".join(sys.argv[1:]) + "\n")
+    (args.output / "command.txt").write_text(
+        "PYTHONPATH=$PWD python scripts/train_smoothing_models.py " + " ".join(sys.argv[1:]) + "\n"
+    )
     print(json.dumps({"output": str(args.output), "models": [j[0] for j in jobs]}))
     return 0
 

@@ -81,9 +81,17 @@ def main() -> None:
         result["sst2"]["candidates"][cond], _ = candidate_counts(sst.texts, synonyms, spec)
         started = time.perf_counter()
         report = evaluate(
-            str(shared / "models/minilm-l6-sst2"), None, str(shared / "data/sst2"), [spec], split="validation",
-            limit=args.sst2_n, max_steps=args.max_steps, seed=0, synonyms=synonyms, batch_size=64,
-        )  # fmt: skip
+            str(shared / "models/minilm-l6-sst2"),
+            None,
+            str(shared / "data/sst2"),
+            [spec],
+            split="validation",
+            limit=args.sst2_n,
+            max_steps=args.max_steps,
+            seed=0,
+            synonyms=synonyms,
+            batch_size=64,
+        )
         canon = report.perturbations[0].spec
         result["sst2"]["rpr"][cond] = report.perturbations[0].to_json() | {"seconds": time.perf_counter() - started}
         v = report.extra["validity"]["perturbations"][canon]
@@ -99,12 +107,18 @@ def main() -> None:
         sample += rng.sample(mine, min(args.blind, len(mine)))
     rng.shuffle(sample)
     labels = sst.label_names or ["0", "1"]
-    blind_lines = ["# Blind sample of first flips (SST-2 validation)", "",
-                   "Judge: does the perturbed sentence still carry the original label? (K = keeps, C = changes/unclear)", ""]
+    blind_lines = [
+        "# Blind sample of first flips (SST-2 validation)",
+        "",
+        "Judge: does the perturbed sentence still carry the original label? (K = keeps, C = changes/unclear)",
+        "",
+    ]
     key = []
     for k, f in enumerate(sample, 1):
         blind_lines.append(f"{k}. [{labels[f['label']]}] {f['diff']}")
-        key.append({"item": k, "condition": f["condition"], "index": f["index"], "label": f["label"], "diff": f["diff"]})
+        key.append(
+            {"item": k, "condition": f["condition"], "index": f["index"], "label": f["label"], "diff": f["diff"]}
+        )
     (out / "validity_blind_sample.md").write_text("\n".join(blind_lines) + "\n")
     (out / "validity_blind_key.json").write_text(json.dumps(key, indent=1) + "\n")
 

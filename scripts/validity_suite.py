@@ -23,7 +23,15 @@ from textrobust.text.synonyms import from_file
 from textrobust.text.validity import VALIDITY_DRAWS, text_validity
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = ["delete:p=0.1", "synonym:p=0.1", "synonym:p=0.1,constrained=0", "typo:p=0.05", "swap:p=0.1", "insert:p=0.1", "insert:p=0.1,constrained=0"]
+SPECS = [
+    "delete:p=0.1",
+    "synonym:p=0.1",
+    "synonym:p=0.1,constrained=0",
+    "typo:p=0.05",
+    "swap:p=0.1",
+    "insert:p=0.1",
+    "insert:p=0.1,constrained=0",
+]
 NEGATIONS = {"not", "n't", "no", "never", "nothing", "nor", "neither", "without", "none", "nobody"}
 
 

@@ -114,11 +114,18 @@ def main() -> None:
             if self.path == "/classify":
                 texts = list(body["inputs"])
                 rows = classify(texts) if texts else []
-                answer = [sorted(({"label": n, "score": p} for n, p in zip(names, row)), key=lambda d: -d["score"]) for row in rows]
+                answer = [
+                    sorted(({"label": n, "score": p} for n, p in zip(names, row)), key=lambda d: -d["score"])
+                    for row in rows
+                ]
                 style = "hf"
             else:
                 content = body["messages"][-1]["content"]
-                text = content[len(prefix) : len(content) - len(suffix)] if content.startswith(prefix) and content.endswith(suffix) else content
+                text = (
+                    content[len(prefix) : len(content) - len(suffix)]
+                    if content.startswith(prefix) and content.endswith(suffix)
+                    else content
+                )
                 texts = [text]
                 if state["unsure_modulus"] and len(text) % state["unsure_modulus"] == 0:
                     said = "I am not sure."
@@ -127,10 +134,18 @@ def main() -> None:
                     said = names[max(range(len(row)), key=row.__getitem__)].capitalize() + "."
                 words = len(content.split())
                 answer = {
-                    "id": "chat", "object": "chat.completion", "model": body.get("model"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": said}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": words, "completion_tokens": len(said.split()), "total_tokens": words + len(said.split())},
-                }  # fmt: skip
+                    "id": "chat",
+                    "object": "chat.completion",
+                    "model": body.get("model"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": said}, "finish_reason": "stop"}
+                    ],
+                    "usage": {
+                        "prompt_tokens": words,
+                        "completion_tokens": len(said.split()),
+                        "total_tokens": words + len(said.split()),
+                    },
+                }
                 style = "openai"
             try:
                 self.reply(200, answer)

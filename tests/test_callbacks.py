@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from conftest import TINY_VOCAB, keyword_vote
 
 SPEC = "delete:p=0.1"
@@ -43,22 +42,39 @@ def _selecting_trainer(parts, tmp_path, metric: str, callbacks=()):
 
     model, tokenizer, _, train, tokenized_eval = parts
     args = TrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
-        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
-        load_best_model_at_end=True, metric_for_best_model=metric, save_only_model=True,
-        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
-    )  # fmt: skip
+        output_dir=str(tmp_path / "run"),
+        max_steps=6,
+        per_device_train_batch_size=8,
+        learning_rate=0.05,
+        eval_strategy="steps",
+        eval_steps=2,
+        save_strategy="steps",
+        save_steps=2,
+        logging_steps=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        save_only_model=True,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+    )
     return Trainer(
-        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), callbacks=list(callbacks),
-    )  # fmt: skip
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=tokenized_eval,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        callbacks=list(callbacks),
+    )
 
 
 def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_path):
-    import textrobust
     import torch
     from transformers import AutoModelForSequenceClassification, TrainerCallback
 
+    import textrobust
     from textrobust.callbacks import RobustnessCallback
 
     _, tokenizer, raw_eval, _, _ = parts
@@ -89,7 +105,11 @@ def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_p
             # a robust example is right clean and on draw 1
             assert 0.0 <= ratio <= min(acc, entry["eval_robust/clean_accuracy"]) <= 1.0
             assert delta == pytest.approx(entry["eval_robust/clean_accuracy"] - acc)
-            assert entry[f"eval_robust/{spec}/robust_ratio_ci95_low"] <= ratio <= entry[f"eval_robust/{spec}/robust_ratio_ci95_high"]
+            assert (
+                entry[f"eval_robust/{spec}/robust_ratio_ci95_low"]
+                <= ratio
+                <= entry[f"eval_robust/{spec}/robust_ratio_ci95_high"]
+            )
         assert entry["eval_robust/n_examples"] == 40
     # every reporter got the same entries through on_log
     assert [e[METRIC] for e in reporter.logs if METRIC in e] == [e[METRIC] for e in robust]
@@ -116,10 +136,10 @@ def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_p
 
 
 def test_unattached_callback_feeds_metrics_restores_train_mode_and_warns(parts):
-    import textrobust
     import torch
     from transformers import TrainerControl, TrainerState
 
+    import textrobust
     from textrobust.callbacks import RobustnessCallback, robust_metrics
 
     model, tokenizer, raw_eval, _, _ = parts
@@ -183,9 +203,9 @@ def test_certify_option_errors_are_one_line_before_training(parts):
 def test_certify_runs_on_the_trainer_model_in_eval_mode_and_names_metrics(parts, tmp_path):
     import json
 
-    import textrobust
     from transformers import TrainerControl, TrainerState
 
+    import textrobust
     from textrobust.callbacks import RobustnessCallback, certify_metrics
 
     model, tokenizer, raw_eval, _, _ = parts
@@ -195,7 +215,9 @@ def test_certify_runs_on_the_trainer_model_in_eval_mode_and_names_metrics(parts,
     hook = model.register_forward_pre_hook(lambda module, inputs: seen_modes.append(module.training))
     metrics: dict = {}
     with pytest.warns(textrobust.evaluation.TextrobustWarning):  # not attached: no reporter
-        callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
+        callback.on_evaluate(
+            None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer
+        )
     hook.remove()
     assert seen_modes and not any(seen_modes) and model.training  # classified in eval mode, handed back in train mode
     # the numbers of textrobust.certify on the same examples with the same seed

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from certify_helpers import certify_texts, mask_probabilities, masks, settings
 from scipy import stats
 
-from certify_helpers import certify_texts, mask_probabilities, masks, settings
 from textrobust.certification.deletion import enumeration_depth, sample_kept, stratum_weights
 from textrobust.certification.job import CertifyJob
 from textrobust.certification.reference import CertEdJob
@@ -149,7 +149,7 @@ def test_model_calls_are_distinct_inputs_per_example():
     for text in TEXTS:
         seen: list[str] = []
 
-        def counting(texts):
+        def counting(texts, seen=seen):
             seen.extend(texts)
             return keyword(texts)
 

@@ -39,7 +39,9 @@ def tfidf(sst2):
 
     train = load_text_examples(sst2, split="train", limit=4000, shuffle=True, seed=0)
     names = np.array(["negative", "POSITIVE"])[train.labels]
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2), LogisticRegression(max_iter=500)).fit(train.texts, names)
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2), LogisticRegression(max_iter=500)).fit(
+        train.texts, names
+    )
 
 
 def first_flips(report) -> list:
@@ -61,8 +63,26 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
     path = tmp_path / "tfidf.skops"
     sio.dump(tfidf, path)
     out = tmp_path / "out"
-    code = main(["eval", "--model", f"sklearn:{path}", "--dataset", sst2, "--limit", "10", "--max-steps", "15",
-                 "--output", str(out), "--no-progress", "--perturb", SPECS[0], "--perturb", SPECS[1]])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--model",
+            f"sklearn:{path}",
+            "--dataset",
+            sst2,
+            "--limit",
+            "10",
+            "--max-steps",
+            "15",
+            "--output",
+            str(out),
+            "--no-progress",
+            "--perturb",
+            SPECS[0],
+            "--perturb",
+            SPECS[1],
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     cli = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
     assert [(r["index"], r["clean_prediction"], r["first_flip"]) for r in cli] == first_flips(report)
@@ -70,7 +90,20 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
 
     pickled = tmp_path / "tfidf.joblib"
     joblib.dump(tfidf, pickled)
-    args = ["eval", "--model", f"sklearn:{pickled}", "--dataset", sst2, "--limit", "3", "--max-steps", "2", "--no-progress", "--perturb", SPECS[0]]
+    args = [
+        "eval",
+        "--model",
+        f"sklearn:{pickled}",
+        "--dataset",
+        sst2,
+        "--limit",
+        "3",
+        "--max-steps",
+        "2",
+        "--no-progress",
+        "--perturb",
+        SPECS[0],
+    ]
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -82,7 +115,9 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
 def minilm(minilm_dir):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    return AutoModelForSequenceClassification.from_pretrained(minilm_dir).eval(), AutoTokenizer.from_pretrained(minilm_dir)
+    return AutoModelForSequenceClassification.from_pretrained(minilm_dir).eval(), AutoTokenizer.from_pretrained(
+        minilm_dir
+    )
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +167,24 @@ def test_python_module_function_from_the_cli(sst2, tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "out"
-    code = main(["eval", "--model", "python:keyword_clf:predict", "--dataset", sst2, "--limit", "8", "--max-steps", "10",
-                 "--output", str(out), "--no-progress", "--perturb", SPECS[0]])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--model",
+            "python:keyword_clf:predict",
+            "--dataset",
+            sst2,
+            "--limit",
+            "8",
+            "--max-steps",
+            "10",
+            "--output",
+            str(out),
+            "--no-progress",
+            "--perturb",
+            SPECS[0],
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     import keyword_clf
 
@@ -141,7 +192,10 @@ def test_python_module_function_from_the_cli(sst2, tmp_path, monkeypatch, capsys
     expected = [1 if p == "positive" else 0 for p in keyword_clf.predict(data.texts)]
     got = [json.loads(line)["clean_prediction"] for line in (out / "examples.jsonl").read_text().splitlines()]
     assert got == expected and 0 in got and 1 in got
-    assert main(["eval", "--model", "python:no_such_module_xyz:f", "--dataset", sst2, "--limit", "2", "--no-progress"]) == 2
+    assert (
+        main(["eval", "--model", "python:no_such_module_xyz:f", "--dataset", sst2, "--limit", "2", "--no-progress"])
+        == 2
+    )
     assert "cannot import module 'no_such_module_xyz'" in capsys.readouterr().err
 
 
@@ -208,7 +262,9 @@ def test_prompted_causal_lm_scores_match_a_hand_computation(tiny_lm, sst2, tmp_p
     assert clf(data.texts).tolist() == hand.argmax(axis=1).tolist() == [int(clf([t])[0]) for t in data.texts]
 
     out = tmp_path / "out"
-    report = textrobust.evaluate(model, tokenizer, sst2, SPECS, prompt=PROMPT, labels=VERBAL, max_steps=5, limit=6, output_dir=out)
+    report = textrobust.evaluate(
+        model, tokenizer, sst2, SPECS, prompt=PROMPT, labels=VERBAL, max_steps=5, limit=6, output_dir=out
+    )
     assert [r["clean_prediction"] for r in report.records] == hand.argmax(axis=1).tolist()
     assert report.model.startswith("prompted:") and report.n_examples == 6
     run = json.loads((out / "run.json").read_text())
@@ -223,9 +279,28 @@ def test_prompted_causal_lm_from_a_directory_via_the_cli(tiny_lm, sst2, tmp_path
     tokenizer.save_pretrained(tmp_path / "lm")
     (tmp_path / "prompt.txt").write_text(PROMPT)
     out = tmp_path / "out"
-    code = main(["eval", "--model", str(tmp_path / "lm"), "--prompt", str(tmp_path / "prompt.txt"), "--labels",
-                 "negative= bad movie,positive= good", "--dataset", sst2, "--limit", "4", "--max-steps", "3",
-                 "--output", str(out), "--no-progress", "--perturb", SPECS[0]])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--model",
+            str(tmp_path / "lm"),
+            "--prompt",
+            str(tmp_path / "prompt.txt"),
+            "--labels",
+            "negative= bad movie,positive= good",
+            "--dataset",
+            sst2,
+            "--limit",
+            "4",
+            "--max-steps",
+            "3",
+            "--output",
+            str(out),
+            "--no-progress",
+            "--perturb",
+            SPECS[0],
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     data = load_text_examples(sst2, limit=4)
     hand = [int(np.argmax([hand_logprob(model, tokenizer, t, v) for v in VERBAL.values()])) for t in data.texts]

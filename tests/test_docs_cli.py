@@ -7,14 +7,23 @@ import io
 import re
 
 import pytest
-
 from conftest import ROOT
+
 from textrobust.cli import main
 
 CLI_PAGE = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
 COMMANDS = [
-    ["eval"], ["certify"], ["perturbations"], ["inspect"], ["compare"], ["check"], ["card"], ["report"],
-    ["vision", "eval"], ["vision", "certify"], ["vision", "reproduce"],
+    ["eval"],
+    ["certify"],
+    ["perturbations"],
+    ["inspect"],
+    ["compare"],
+    ["check"],
+    ["card"],
+    ["report"],
+    ["vision", "eval"],
+    ["vision", "certify"],
+    ["vision", "reproduce"],
 ]
 
 
@@ -52,4 +61,6 @@ def test_every_option_is_documented(command, monkeypatch):
     options = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", help_text(command, monkeypatch))) - {"--help"}
     documented = set(re.findall(r"`(--[a-z][a-z0-9-]*)`", section(command)))
     assert options - documented == set(), f"missing from docs/cli.md: {sorted(options - documented)}"
-    assert documented - options == set(), f"docs/cli.md documents options that do not exist: {sorted(documented - options)}"
+    assert documented - options == set(), (
+        f"docs/cli.md documents options that do not exist: {sorted(documented - options)}"
+    )

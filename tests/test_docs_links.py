@@ -11,9 +11,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from markdown_it import MarkdownIt  # a dependency of rich, which textrobust requires
-
 from conftest import ROOT
+from markdown_it import MarkdownIt  # a dependency of rich, which textrobust requires
 
 _PARSER = MarkdownIt("commonmark").enable("table")
 
@@ -26,7 +25,9 @@ def markdown_files(root: Path = ROOT) -> list[Path]:
         listed = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout.split()
         return sorted({root / name for name in listed if (root / name).is_file()})
     except (OSError, subprocess.CalledProcessError):
-        return sorted(p for p in root.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(root).parts))
+        return sorted(
+            p for p in root.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
 
 
 def github_slug(text: str) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import ROOT
 
 import textrobust
-from conftest import ROOT
 from textrobust.classifiers import ModelOptions
 from textrobust.classifiers.http import parse_answer, retry_after
 from textrobust.cli import main
@@ -46,10 +46,23 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         env = dict(os.environ, **{KEY_ENV: KEY})
-        cmd = [sys.executable, str(SERVER), "--model", str(self.model), "--port", str(self.port), "--log", str(self.log),
-               "--template", TEMPLATE, "--require-key-env", KEY_ENV, *self.extra]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(SERVER),
+            "--model",
+            str(self.model),
+            "--port",
+            str(self.port),
+            "--log",
+            str(self.log),
+            "--template",
+            TEMPLATE,
+            "--require-key-env",
+            KEY_ENV,
+            *self.extra,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
@@ -97,7 +110,9 @@ def server(minilm, tmp_path_factory):
 def reference(minilm, sst2, tmp_path_factory):
     """The in-process Hugging Face run the endpoint runs must equal (and its examples.jsonl)."""
     out = tmp_path_factory.mktemp("reference")
-    report = textrobust.evaluate(str(minilm), dataset=sst2, perturbations=SPECS, max_steps=STEPS, limit=LIMIT, output_dir=out)
+    report = textrobust.evaluate(
+        str(minilm), dataset=sst2, perturbations=SPECS, max_steps=STEPS, limit=LIMIT, output_dir=out
+    )
     return report, (out / "examples.jsonl").read_bytes()
 
 
@@ -112,7 +127,9 @@ def api_key(monkeypatch):
 
 
 def run(model, sst2, out, **kw):
-    return textrobust.evaluate(model, dataset=sst2, perturbations=SPECS, max_steps=STEPS, limit=LIMIT, output_dir=out, **kw)
+    return textrobust.evaluate(
+        model, dataset=sst2, perturbations=SPECS, max_steps=STEPS, limit=LIMIT, output_dir=out, **kw
+    )
 
 
 def flips(report) -> list:
@@ -129,23 +146,54 @@ def test_hf_endpoint_equals_in_process_and_pays_once_per_input(server, sst2, ref
     sent = server.answered()[before:]
     # every distinct input went out exactly once, and the report says so
     assert len(sent) == len(set(sent)) == remote["inputs_sent"] > 0
-    assert remote["requests"] == json.loads((tmp_path / "report.json").read_text())["remote"]["requests"] >= remote["inputs_sent"] / 4
+    assert (
+        remote["requests"]
+        == json.loads((tmp_path / "report.json").read_text())["remote"]["requests"]
+        >= remote["inputs_sent"] / 4
+    )
     assert remote["retries"] == remote["failures"] == 0
     assert remote["inputs_sent"] <= report.model_calls
     assert "## Remote calls" in (tmp_path / "report.md").read_text()
     # a rerun into the same directory is answered from the response cache: nothing is sent
     again = run(server.url + "/classify", sst2, tmp_path, model_options=options(), overwrite=True)
     assert flips(again) == flips(report) and len(server.answered()) == before + len(sent)
-    assert again.to_json()["remote"]["requests"] == 0 and again.to_json()["remote"]["cache_hits"] == remote["inputs_sent"]
+    assert (
+        again.to_json()["remote"]["requests"] == 0 and again.to_json()["remote"]["cache_hits"] == remote["inputs_sent"]
+    )
 
 
 def test_chat_endpoint_equals_in_process_and_never_leaks_the_key(server, sst2, reference, tmp_path, capsys):
     server.faults([])
     before = len(server.answered())
     out = tmp_path / "out"
-    code = main(["eval", "--model", "openai:minilm-sst2", "--base-url", server.url + "/v1", "--api-key-env", KEY_ENV,
-                 "--prompt", TEMPLATE, "--labels", "negative,positive", "--dataset", sst2, "--limit", str(LIMIT),
-                 "--max-steps", str(STEPS), "--output", str(out), "--no-progress", "--perturb", SPECS[0], "--perturb", SPECS[1]])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--model",
+            "openai:minilm-sst2",
+            "--base-url",
+            server.url + "/v1",
+            "--api-key-env",
+            KEY_ENV,
+            "--prompt",
+            TEMPLATE,
+            "--labels",
+            "negative,positive",
+            "--dataset",
+            sst2,
+            "--limit",
+            str(LIMIT),
+            "--max-steps",
+            str(STEPS),
+            "--output",
+            str(out),
+            "--no-progress",
+            "--perturb",
+            SPECS[0],
+            "--perturb",
+            SPECS[1],
+        ]
+    )
     shown = capsys.readouterr()
     assert code == 0, shown.err
     assert (out / "examples.jsonl").read_bytes() == reference[1]
@@ -163,7 +211,13 @@ def test_chat_endpoint_equals_in_process_and_never_leaks_the_key(server, sst2, r
     # a wrong key: the server echoes what it got, our one-line error does not
     os.environ[KEY_ENV] = "sk-wrong-key-7777"
     with pytest.raises(UserError) as err:
-        run("openai:minilm-sst2", sst2, tmp_path / "bad", prompt=TEMPLATE, model_options=options(base_url=server.url + "/v1"))
+        run(
+            "openai:minilm-sst2",
+            sst2,
+            tmp_path / "bad",
+            prompt=TEMPLATE,
+            model_options=options(base_url=server.url + "/v1"),
+        )
     assert "HTTP 401" in str(err.value) and "sk-wrong-key-7777" not in str(err.value) and "\n" not in str(err.value)
 
 
@@ -174,7 +228,11 @@ def test_unparseable_answers_are_counted_and_scored_wrong(server, sst2, tmp_path
     remote = report.to_json()["remote"]
     data = textrobust.text.data.load_text_examples(sst2, limit=LIMIT)
     unsure_clean = [i for i, t in zip(data.ids, data.texts) if len(t) % 3 == 0]
-    assert unsure_clean and remote["unparseable"] >= len(unsure_clean) and "wrong prediction" in remote["unparseable_policy"]
+    assert (
+        unsure_clean
+        and remote["unparseable"] >= len(unsure_clean)
+        and "wrong prediction" in remote["unparseable_policy"]
+    )
     for r in report.records:
         if r["index"] in unsure_clean:  # never guessed: the clean answer names no label, so the example counts as wrong
             assert r["clean_prediction"] == -1 and set(r["first_flip"].values()) == {0}
@@ -197,13 +255,38 @@ def test_server_killed_mid_run_ends_it_cleanly_and_resume_completes_identically(
     # several engine rounds; example 8 is misclassified, so it finishes in the first one
     steps, limit = 60, 10
     expected = tmp_path / "expected"
-    textrobust.evaluate(str(minilm), dataset=sst2, perturbations=SPECS, max_steps=steps, limit=limit, output_dir=expected)
+    textrobust.evaluate(
+        str(minilm), dataset=sst2, perturbations=SPECS, max_steps=steps, limit=limit, output_dir=expected
+    )
     server.faults([], latency=0.1)
     before = len(server.answered())
     out = tmp_path / "out"
-    args = ["eval", "--model", server.url + "/classify", "--dataset", sst2, "--limit", str(limit), "--max-steps", str(steps),
-            "--output", str(out), "--no-progress", "--perturb", SPECS[0], "--perturb", SPECS[1], "--max-retries", "2",
-            "--timeout", "2", "--concurrency", "2", "--api-key-env", KEY_ENV]  # fmt: skip
+    args = [
+        "eval",
+        "--model",
+        server.url + "/classify",
+        "--dataset",
+        sst2,
+        "--limit",
+        str(limit),
+        "--max-steps",
+        str(steps),
+        "--output",
+        str(out),
+        "--no-progress",
+        "--perturb",
+        SPECS[0],
+        "--perturb",
+        SPECS[1],
+        "--max-retries",
+        "2",
+        "--timeout",
+        "2",
+        "--concurrency",
+        "2",
+        "--api-key-env",
+        KEY_ENV,
+    ]
     result: dict = {}
     worker = threading.Thread(target=lambda: result.setdefault("code", main(args)))
     worker.start()

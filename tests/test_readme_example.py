@@ -16,8 +16,8 @@ import runpy
 import shlex
 
 import pytest
-
 from conftest import ROOT, shared_dir
+
 from textrobust.cli import main
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from textrobust.hf.data import load_split, select_rows
 from textrobust.errors import UserError
-from textrobust.text.data import load_text_examples
+from textrobust.hf.data import load_split, select_rows
 from textrobust.hf.modeling import label_mapping, resolve_device, resolve_dtype
+from textrobust.text.data import load_text_examples
 from textrobust.text.model import resolve_model_name, text_classifier
 
 

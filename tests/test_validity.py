@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import keyword_vote  # noqa: F401  (documents the model used below)
+
 from textrobust.cli import main
 from textrobust.core.perturbation import build, parse_spec
 from textrobust.core.random import draw_key, generator, stream_prefix
@@ -18,18 +17,24 @@ from textrobust.text.senses import from_mapping as senses_from_mapping
 from textrobust.text.senses import load_senses
 from textrobust.text.synonyms import from_file, from_mapping
 
-SYN = from_mapping({
-    "light": ["bright", "lamp"],
-    "great": ["outstanding", "swell", "expectant", "with child", "enceinte"],
-    "awful": ["dreadful", "amazing"],
-    "movie": ["film"],
-})  # fmt: skip
-SENSES = senses_from_mapping({
-    "light": {"a": [[5, ["bright"]]], "n": [[9, ["lamp"]]]},
-    "great": {"a": [[114, []], [38, ["outstanding"]], [7, ["swell"]], [0, ["expectant", "with child", "enceinte"]]]},
-    "awful": {"a": [[10, ["dreadful"]], [0, ["amazing"]]]},
-    "movie": {"n": [[20, ["film"]]]},
-})  # fmt: skip
+SYN = from_mapping(
+    {
+        "light": ["bright", "lamp"],
+        "great": ["outstanding", "swell", "expectant", "with child", "enceinte"],
+        "awful": ["dreadful", "amazing"],
+        "movie": ["film"],
+    }
+)
+SENSES = senses_from_mapping(
+    {
+        "light": {"a": [[5, ["bright"]]], "n": [[9, ["lamp"]]]},
+        "great": {
+            "a": [[114, []], [38, ["outstanding"]], [7, ["swell"]], [0, ["expectant", "with child", "enceinte"]]]
+        },
+        "awful": {"a": [[10, ["dreadful"]], [0, ["amazing"]]]},
+        "movie": {"n": [[20, ["film"]]]},
+    }
+)
 
 
 def fixed_tagger(tags):
@@ -59,7 +64,9 @@ class SpyEncoder:
 
 
 def source(constraints, tags=TAGS, encoder=None):
-    return CandidateSource(SYN, constraints, senses=SENSES, tagger=fixed_tagger(tags), encoder=encoder or load_encoder())
+    return CandidateSource(
+        SYN, constraints, senses=SENSES, tagger=fixed_tagger(tags), encoder=encoder or load_encoder()
+    )
 
 
 def test_part_of_speech_removes_a_noun_sense_offered_for_an_adjective():
@@ -74,7 +81,15 @@ def test_part_of_speech_removes_a_noun_sense_offered_for_an_adjective():
 def test_the_real_tagger_tags_parts_of_speech_of_whitespace_words():
     from textrobust.text.tagger import load_tagger
 
-    assert load_tagger()("The movie was great fun , honestly.") == ("n" if False else None, "n", None, "a", "n", None, "r")
+    assert load_tagger()("The movie was great fun , honestly.") == (
+        "n" if False else None,
+        "n",
+        None,
+        "a",
+        "n",
+        None,
+        "r",
+    )
 
 
 def test_rare_senses_are_removed_and_common_ones_kept():
@@ -173,7 +188,12 @@ def test_report_has_validity_and_is_the_same_across_batch_sizes(keyword_model, t
     files, validity = [], []
     for bs in ("1", "7", "256"):
         out = tmp_path / bs
-        assert run(keyword_model, tiny_dataset, out, *specs, *syn, "--max-steps", "15", "--limit", "40", "--batch-size", bs) == 0
+        assert (
+            run(
+                keyword_model, tiny_dataset, out, *specs, *syn, "--max-steps", "15", "--limit", "40", "--batch-size", bs
+            )
+            == 0
+        )
         files.append((out / "examples.jsonl").read_bytes())
         validity.append(json.loads((out / "report.json").read_text())["validity"])
     assert files[0] == files[1] == files[2]

@@ -45,7 +45,16 @@ def true_p1() -> float:
 
 
 def settings(**kw) -> SmoothingSettings:
-    base = {"sigma": SIGMA, "alpha": ALPHA, "n0": 10, "n": 100, "num_classes": 2, "seed": 7, "draw": gaussian_draws(SIGMA), "grid": (0.0, 0.1, 0.2, 0.3, 0.4)}
+    base = {
+        "sigma": SIGMA,
+        "alpha": ALPHA,
+        "n0": 10,
+        "n": 100,
+        "num_classes": 2,
+        "seed": 7,
+        "draw": gaussian_draws(SIGMA),
+        "grid": (0.0, 0.1, 0.2, 0.3, 0.4),
+    }
     return SmoothingSettings(**{**base, **kw})
 
 
@@ -131,7 +140,7 @@ def test_simultaneous_lower_bounds_spend_alpha_as_shared():
 def test_radius_helpers():
     assert gaussian_radius(0.5, 1.0) is None and gaussian_radius(0.3, 1.0) is None
     assert math.isclose(gaussian_radius(stats.norm.cdf(2.0), 0.25), 0.5)
-    assert math.isclose(radius_cap(0.25, 100_000, 0.001), 0.25 * stats.norm.ppf(0.001 ** 1e-5))
+    assert math.isclose(radius_cap(0.25, 100_000, 0.001), 0.25 * stats.norm.ppf(0.001**1e-5))
     assert default_grid(0.25, 100_000, 0.001) == (0.0, 0.25, 0.5, 0.75, 1.0)
     assert default_grid(0.5, 100_000, 0.001)[-1] == 1.75
     assert bucket(None, (0, 0.5)) == -1 and bucket(0.49, (0, 0.5)) == 0 and bucket(0.5, (0, 0.5)) == 1

@@ -53,8 +53,23 @@ def two_models(shared, sst2, weak_model, tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("two-models")
     base = shared / "models" / "minilm-l6-sst2"
-    args = ["eval", "--model", str(base), "--model", str(weak_model), "--dataset", str(sst2), "--limit", LIMIT,
-            "--max-steps", STEPS, *SPECS, "--output", str(out), "--no-progress"]  # fmt: skip
+    args = [
+        "eval",
+        "--model",
+        str(base),
+        "--model",
+        str(weak_model),
+        "--dataset",
+        str(sst2),
+        "--limit",
+        LIMIT,
+        "--max-steps",
+        STEPS,
+        *SPECS,
+        "--output",
+        str(out),
+        "--no-progress",
+    ]
     assert main(args) == 0
     return out
 
@@ -66,8 +81,23 @@ def rerun(shared, sst2, tmp_path_factory):
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("rerun")
-    args = ["eval", "--model", str(shared / "models" / "minilm-l6-sst2"), "--dataset", str(sst2), "--limit", LIMIT,
-            "--max-steps", STEPS, *SPECS, "--output", str(out), "--no-progress", "--batch-size", "7"]  # fmt: skip
+    args = [
+        "eval",
+        "--model",
+        str(shared / "models" / "minilm-l6-sst2"),
+        "--dataset",
+        str(sst2),
+        "--limit",
+        LIMIT,
+        "--max-steps",
+        STEPS,
+        *SPECS,
+        "--output",
+        str(out),
+        "--no-progress",
+        "--batch-size",
+        "7",
+    ]
     assert main(args) == 0
     return out
 
@@ -96,7 +126,9 @@ def test_eval_two_models_detects_the_regression(two_models):
         assert p["robust_ratio_b"]["value"] == weak["perturbations"][i]["rpr"]["robust_ratio"]
         t = p["transitions"]
         assert sum(t.values()) == n
-        assert p["robust_ratio_difference"]["value"] == pytest.approx((t["robust_in_b_only"] - t["robust_in_a_only"]) / n)
+        assert p["robust_ratio_difference"]["value"] == pytest.approx(
+            (t["robust_in_b_only"] - t["robust_in_a_only"]) / n
+        )
         assert len(p["became_fragile"]) == t["robust_in_a_only"]
     delete = c["perturbations"][0]
     assert delete["spec"] == "delete:p=0.1"
@@ -194,7 +226,16 @@ def test_check_bad_gates_exit_2(two_models, gate, message, capsys):
 
 def test_check_max_regression_against_a_baseline(two_models, rerun, tmp_path, capsys):
     junit = tmp_path / "regression.xml"
-    args = ["check", str(_weak(two_models)), "--baseline", str(_base(two_models)), "--max-regression", "0.05", "--junit", str(junit)]
+    args = [
+        "check",
+        str(_weak(two_models)),
+        "--baseline",
+        str(_base(two_models)),
+        "--max-regression",
+        "0.05",
+        "--junit",
+        str(junit),
+    ]
     assert main(args) == 1
     cases, failures = _junit(junit)
     assert len(cases) == 5  # clean accuracy + (accuracy, robust ratio) per perturbation
@@ -236,7 +277,11 @@ def test_card_writes_model_index_results(two_models, tmp_path, capsys, monkeypat
     assert clean[0].metric_value == report["clean_accuracy"]
     # another run's results replace ours for the same dataset and split
     assert main(["card", str(_weak(two_models)), "--card", str(card)]) == 0
-    values = {r.metric_config: r.metric_value for r in ModelCard.load(card).data.eval_results if r.metric_type == "robust_ratio"}
+    values = {
+        r.metric_config: r.metric_value
+        for r in ModelCard.load(card).data.eval_results
+        if r.metric_type == "robust_ratio"
+    }
     weak = json.loads((_weak(two_models) / "report.json").read_text())
     assert values == {p["spec"]: p["rpr"]["robust_ratio"] for p in weak["perturbations"]}
     capsys.readouterr()
@@ -262,26 +307,44 @@ def test_report_html_of_an_eval_run(two_models):
     records = [json.loads(line) for line in (run / "examples.jsonl").read_text().splitlines()]
     assert text.count("<tr>") >= len(records) + 1 and 'id="examples"' in text
     assert text.count('src="data:image/png;base64,') == 2  # survival and per-class figures
-    flipped = sum(min(25, sum(1 for r in records if (r["first_flip"][s] or 0) > 0)) for s in ("delete:p=0.1", "typo:p=0.05"))
+    flipped = sum(
+        min(25, sum(1 for r in records if (r["first_flip"][s] or 0) > 0)) for s in ("delete:p=0.1", "typo:p=0.05")
+    )
     assert text.count("<del>") + text.count("<ins>") >= 1 and flipped > 0
     assert main(["report", str(run)]) == 0
     assert (run / "report.html").read_text() == text  # rebuilt from the directory alone: the same page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
 def test_report_html_renders_in_headless_chromium(two_models, tmp_path):
     from PIL import Image
 
     page = (_weak(two_models) / "report.html").resolve()
-    flags = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     shot = tmp_path / "shot.png"
-    subprocess.run([*flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*flags, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     image = Image.open(shot).convert("L")
     assert image.size == (1200, 1600)
     histogram = image.histogram()
     dark = sum(histogram[:128]) / sum(histogram)
     assert 0.01 < dark < 0.9, f"screenshot looks blank ({dark:.4f} dark pixels)"
-    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
     assert '<table class="sortable" id="examples">' in dom and "Survival curves" in dom
     assert dom.count("<tr>") >= int(LIMIT) + 1
 
@@ -290,16 +353,65 @@ def test_report_html_of_certify_and_vision_runs(tiny_model, tiny_dataset, shared
     from vision.models import new_model, save_model
 
     out = tmp_path / "certify"
-    assert main(["certify", "--model", str(tiny_model), "--dataset", str(tiny_dataset), "--limit", "6", "--n0", "40", "--n", "120",
-                 "--output", str(out), "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "certify",
+                "--model",
+                str(tiny_model),
+                "--dataset",
+                str(tiny_dataset),
+                "--limit",
+                "6",
+                "--n0",
+                "40",
+                "--n",
+                "120",
+                "--output",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     text = _html_checks(out / "report.html")
-    assert "Certified accuracy" in text and "Per-example radii" in text and text.count('src="data:image/png;base64,') == 1
+    assert (
+        "Certified accuracy" in text and "Per-example radii" in text and text.count('src="data:image/png;base64,') == 1
+    )
     records = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
-    assert text.count("<tr>") == len(records) + 1 + 3 + len(json.loads((out / "report.json").read_text())["certified_accuracy"]) + 1 + 1
-    cnn = save_model(new_model("paper-mnist-cnn", 1, 10, (28, 28), seed=0).eval(), tmp_path / "cnn", label_names=[str(i) for i in range(10)], image_shape=(1, 28, 28))
+    assert (
+        text.count("<tr>")
+        == len(records) + 1 + 3 + len(json.loads((out / "report.json").read_text())["certified_accuracy"]) + 1 + 1
+    )
+    cnn = save_model(
+        new_model("paper-mnist-cnn", 1, 10, (28, 28), seed=0).eval(),
+        tmp_path / "cnn",
+        label_names=[str(i) for i in range(10)],
+        image_shape=(1, 28, 28),
+    )
     out = tmp_path / "vision"
-    assert main(["vision", "eval", "--model", str(cnn), "--dataset", str(shared / "data" / "mnist"), "--limit", "30",
-                 "--max-steps", "10", "--perturb", "gaussian", "--output", str(out), "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "vision",
+                "eval",
+                "--model",
+                str(cnn),
+                "--dataset",
+                str(shared / "data" / "mnist"),
+                "--limit",
+                "30",
+                "--max-steps",
+                "10",
+                "--perturb",
+                "gaussian",
+                "--output",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     text = _html_checks(out / "report.html")
     records = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
     flipped = sum(1 for r in records for ff in r["first_flip"].values() if ff)

@@ -17,13 +17,13 @@ from textrobust.core.outputs import write_eval_outputs
 from textrobust.core.perturbation import Perturbation, build_perturbations
 from textrobust.core.report import EvalReport
 from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
-from textrobust.workflow.html import with_html_report
 from textrobust.errors import TextrobustWarning, UserError
 from textrobust.hf.modeling import is_default_label_names
 from textrobust.text import synonyms as synonym_sources
 from textrobust.text.data import TextExamples, text_examples
 from textrobust.text.model import TextClassifier, text_classifier
 from textrobust.text.validity import text_validity
+from textrobust.workflow.html import with_html_report
 
 __all__ = ["evaluate", "DEFAULT_PERTURBATIONS", "TextrobustWarning"]
 

@@ -21,9 +21,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
 from textrobust.core.options import DataOptions
 from textrobust.errors import UserError
+from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
 
 IMAGE_COLUMNS = ("image", "img", "pixel_values", "pixels", "picture", "photo")
 LABEL_COLUMNS = ("label", "labels", "fine_label", "coarse_label", "class", "target", "category")
@@ -54,7 +54,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise UserError(f"{str(path)!r}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}")
+        raise UserError(
+            f"{str(path)!r}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.type)  # native byte order
 
 
@@ -101,13 +103,20 @@ class ImageExamples:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
 
-    def subset(self, positions: Sequence[int]) -> "ImageExamples":
+    def subset(self, positions: Sequence[int]) -> ImageExamples:
         """The examples at ``positions`` (ids are kept)."""
         index = torch.as_tensor(list(positions), dtype=torch.long)
         return ImageExamples(
-            [self.ids[p] for p in positions], self.images.index_select(0, index), [self.labels[p] for p in positions],
-            self.label_names, self.name, self.split, self.alias, self.image_column, self.label_column,
-        )  # fmt: skip
+            [self.ids[p] for p in positions],
+            self.images.index_select(0, index),
+            [self.labels[p] for p in positions],
+            self.label_names,
+            self.name,
+            self.split,
+            self.alias,
+            self.image_column,
+            self.label_column,
+        )
 
 
 def images_to_float(images: torch.Tensor) -> torch.Tensor:
@@ -149,7 +158,9 @@ def _decode(values: Sequence[Any], column: str) -> torch.Tensor:
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         some = ", ".join(f"{s[1]}x{s[2]}" for s in sorted(shapes)[:3])
-        raise UserError(f"images in column {column!r} have different sizes ({some}, ...); resize them to one size first")
+        raise UserError(
+            f"images in column {column!r} have different sizes ({some}, ...); resize them to one size first"
+        )
     return torch.from_numpy(np.ascontiguousarray(np.stack(arrays)))
 
 
@@ -200,8 +211,9 @@ def load_image_examples(
         picked = picked.cast_column(image_col, datasets.Image(decode=False))
     images = _decode(picked[image_col], image_col)
     labels = read_chosen_labels(ds, picked, label_col)
-    return ImageExamples(rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col)
-
+    return ImageExamples(
+        rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col
+    )
 
 
 def image_examples(dataset: Any, data: DataOptions, seed: int) -> ImageExamples:

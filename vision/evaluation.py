@@ -25,8 +25,8 @@ from textrobust.core.outputs import write_eval_outputs
 from textrobust.core.perturbation import Perturbation, build_perturbations
 from textrobust.core.report import EvalReport
 from textrobust.core.rpr import check_max_steps, rpr_plan, rpr_report
-from textrobust.workflow.html import with_html_report
 from textrobust.errors import UserError
+from textrobust.workflow.html import with_html_report
 from vision.batch import png_data_uri
 from vision.data import ImageExamples, image_examples
 from vision.models import ImageClassifier, image_classifier
@@ -41,7 +41,9 @@ IMAGE_RUN_DEFAULTS = {"batch_size": 256}
 def image_engine(classifier: Callable, batch_size: int) -> Engine:
     """The engine for images: no dedup key, no sorting, ``DRAWS_PER_ROUND`` draws per job."""
     round_size = max(8 * batch_size, 256)
-    return Engine(classifier, batch_size=batch_size, round_size=round_size, max_active=max(1, round_size // DRAWS_PER_ROUND))
+    return Engine(
+        classifier, batch_size=batch_size, round_size=round_size, max_active=max(1, round_size // DRAWS_PER_ROUND)
+    )
 
 
 def image_rpr_plan(

@@ -16,11 +16,11 @@ from textrobust.certification.theorem import radius_cap
 from textrobust.core.driver import Plan, RunResult, execute
 from textrobust.core.engine import Engine
 from textrobust.core.options import DataOptions, RunOptions, split_options
-from textrobust.workflow.html import with_html_report
 from textrobust.errors import UserError
 from textrobust.evaluation import TEXT_ALIASES, checked_classifier
 from textrobust.text.data import TextExamples, text_examples
 from textrobust.text.model import TextClassifier
+from textrobust.workflow.html import with_html_report
 
 LEVELS = ("word", "token")
 PROCEDURES = {"fast": CertifyJob, "cert-ed": CertEdJob}
@@ -90,8 +90,15 @@ def certify(
         if len(classifier.label_map) < 2:
             raise UserError(f"certification needs at least 2 classes; the model has {len(classifier.label_map)}")
         chosen = CertifyOptions(
-            p_del=p_del, alpha=alpha, n0=n0, n=n, exact=exact, level=level, procedure=procedure,
-            max_enumerate=max_enumerate, seed=seed,
+            p_del=p_del,
+            alpha=alpha,
+            n0=n0,
+            n=n,
+            exact=exact,
+            level=level,
+            procedure=procedure,
+            max_enumerate=max_enumerate,
+            seed=seed,
         )
         return certify_plan(classifier, inputs, data, run.batch_size, chosen)
 
@@ -133,7 +140,9 @@ class CertifyOptions:
     seed: int
 
 
-def certify_plan(classifier: TextClassifier, inputs: TextExamples, data: DataOptions, batch_size: int, o: CertifyOptions) -> Plan:
+def certify_plan(
+    classifier: TextClassifier, inputs: TextExamples, data: DataOptions, batch_size: int, o: CertifyOptions
+) -> Plan:
     """The driver's plan: one certification job per example (fast or CERT-ED's procedure)."""
     join = join_words if o.level == "word" else join_tokens
     settings = CertifySettings(

@@ -93,7 +93,9 @@ class CertifyReport:
         }
 
 
-def build_certify_report(records: Sequence[Mapping[str, Any]], *, cap: int, seconds: float, **fields: Any) -> CertifyReport:
+def build_certify_report(
+    records: Sequence[Mapping[str, Any]], *, cap: int, seconds: float, **fields: Any
+) -> CertifyReport:
     """The report of ``records``; ``fields`` are the run's settings (model, dataset, p_del, ...).
     Certified accuracy is given for every radius ``0..cap``."""
     n = len(records)
@@ -103,7 +105,7 @@ def build_certify_report(records: Sequence[Mapping[str, Any]], *, cap: int, seco
         clean_accuracy=rate(count(lambda r: r["clean_prediction"] == r["label"]), n),
         smoothed_accuracy=rate(count(lambda r: certified_correct(r, 0)), n),
         abstain=rate(count(lambda r: r["prediction"] is None), n),
-        certified={k: rate(count(lambda r: certified_correct(r, k)), n) for k in range(cap + 1)},
+        certified={k: rate(count(lambda r, k=k: certified_correct(r, k)), n) for k in range(cap + 1)},
         median_radius=median_radius(records),
         exact_examples=count(lambda r: r["exact"]),
         model_calls=sum(int(r["model_calls"]) for r in records),

@@ -34,7 +34,9 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._file = None
         rank = int(os.environ.get("RANK", "0") or 0)
-        self.path = None if self.directory is None else self.directory / (FILE if rank == 0 else f"responses.rank{rank}.jsonl")
+        self.path = (
+            None if self.directory is None else self.directory / (FILE if rank == 0 else f"responses.rank{rank}.jsonl")
+        )
         if self.directory is not None and self.directory.is_dir():
             for path in sorted(self.directory.glob("responses*.jsonl")):
                 self._load(path)

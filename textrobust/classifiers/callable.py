@@ -56,4 +56,6 @@ def callable_classifier(
 ) -> FunctionClassifier:
     """A :class:`FunctionClassifier`; ``model_labels`` name ``fn``'s label ids / score columns
     (without them, its ids are dataset label ids and its names are matched to the dataset's)."""
-    return FunctionClassifier(fn, label_map(model_labels, dataset_label_names, dataset_labels), name or function_name(fn))
+    return FunctionClassifier(
+        fn, label_map(model_labels, dataset_label_names, dataset_labels), name or function_name(fn)
+    )

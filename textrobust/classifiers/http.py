@@ -99,7 +99,9 @@ def retry_after(value: str | None) -> float | None:
 class Caller:
     """POSTs JSON to one URL with bounded concurrency, timeouts, retries and backoff."""
 
-    def __init__(self, url: str, options: ModelOptions, stats: RemoteStats, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, url: str, options: ModelOptions, stats: RemoteStats, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.url = url
         self.name = public_url(url)
         self.options = options
@@ -170,6 +172,7 @@ class Caller:
         """Send every payload (at most ``concurrency`` at a time); ``on_answer(i, answer)`` runs as
         each arrives. On a failure the requests not yet started are cancelled, the running ones
         finish, and the first error is raised."""
+
         def one(i: int) -> None:
             on_answer(i, self.post(payloads[i]))
 
@@ -272,18 +275,24 @@ class EndpointClassifier:
         if self.style == "hf":
             if isinstance(answer, list) and n == 1 and answer and isinstance(answer[0], dict):
                 answer = [answer]  # one input answered without the outer list
-            ok = isinstance(answer, list) and len(answer) == n and all(
-                isinstance(row, (list, dict)) for row in answer
-            )
+            ok = isinstance(answer, list) and len(answer) == n and all(isinstance(row, (list, dict)) for row in answer)
             if not ok:
-                raise EndpointError(f"endpoint {where} did not answer in the text-classification format ([[{{label, score}}, ...], ...] for {n} inputs)")
+                raise EndpointError(
+                    f"endpoint {where} did not answer in the text-classification format ([[{{label, score}}, ...], ...] for {n} inputs)"
+                )
             return [row if isinstance(row, list) else [row] for row in answer]
         try:
             content = answer["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise EndpointError(f"endpoint {where} did not answer in the chat-completions format (choices[0].message.content)") from None
+            raise EndpointError(
+                f"endpoint {where} did not answer in the chat-completions format (choices[0].message.content)"
+            ) from None
         usage = answer.get("usage") or {}
-        counts = {k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens") if isinstance(usage.get(k), int)}
+        counts = {
+            k: int(usage[k])
+            for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+            if isinstance(usage.get(k), int)
+        }
         if counts:
             self.stats.add(**counts)
         return [{"answer": content if isinstance(content, str) else ""}]
@@ -326,7 +335,11 @@ def parse_answer(answer: str, choices: Sequence[Sequence[str]]) -> int | None:
 
 
 def hf_endpoint_classifier(
-    url: str, options: ModelOptions, *, dataset_label_names: Sequence[str] | None = None, dataset_labels: Sequence[int] = ()
+    url: str,
+    options: ModelOptions,
+    *,
+    dataset_label_names: Sequence[str] | None = None,
+    dataset_labels: Sequence[int] = (),
 ) -> EndpointClassifier:
     """A classifier for a Hugging Face-style text-classification endpoint at ``url``."""
     caller = Caller(url, options, RemoteStats())
@@ -335,7 +348,11 @@ def hf_endpoint_classifier(
 
 
 def chat_endpoint_classifier(
-    model: str, options: ModelOptions, *, dataset_label_names: Sequence[str] | None = None, dataset_labels: Sequence[int] = ()
+    model: str,
+    options: ModelOptions,
+    *,
+    dataset_label_names: Sequence[str] | None = None,
+    dataset_labels: Sequence[int] = (),
 ) -> EndpointClassifier:
     """A classifier for an OpenAI-compatible chat-completions endpoint serving ``model``."""
     if not options.base_url:
@@ -355,4 +372,6 @@ def chat_endpoint_classifier(
     labels = label_map([n for n, _ in pairs], dataset_label_names, dataset_labels)
     name = f"openai:{model}@{public_url(options.base_url)}"
     answers = [(n, v.strip()) for n, v in pairs]
-    return EndpointClassifier("openai", caller, ResponseCache(options.cache_dir), labels, name, model, options.prompt, answers)
+    return EndpointClassifier(
+        "openai", caller, ResponseCache(options.cache_dir), labels, name, model, options.prompt, answers
+    )

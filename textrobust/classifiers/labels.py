@@ -53,13 +53,17 @@ class LabelMap:
         if hit and int(hit.group(1)) < self.n_model:
             return int(self.to_dataset[int(hit.group(1))])
         known = self.model_names or self.dataset_names or [f"LABEL_{i}" for i in range(self.n_model)]
-        raise UserError(f"the model answered label {str(name)!r}, which is not one of {list(known)}; pass labels=[...] (--labels) naming its labels")
+        raise UserError(
+            f"the model answered label {str(name)!r}, which is not one of {list(known)}; pass labels=[...] (--labels) naming its labels"
+        )
 
     def ids_to_dataset(self, ids: Sequence[int]) -> np.ndarray:
         arr = np.asarray(ids, dtype=np.int64)
         bad = arr[(arr < 0) | (arr >= self.n_model)]
         if bad.size:
-            raise UserError(f"the model predicted label id {int(bad[0])}, but it has {self.n_model} labels (0..{self.n_model - 1})")
+            raise UserError(
+                f"the model predicted label id {int(bad[0])}, but it has {self.n_model} labels (0..{self.n_model - 1})"
+            )
         return self.to_dataset[arr]
 
     def scores_to_dataset(self, scores: Any) -> np.ndarray:
@@ -84,7 +88,9 @@ class LabelMap:
                 result = np.array([self.name_to_dataset(x) for x in items], dtype=np.int64)
             else:
                 kinds = sorted({type(x).__name__ for x in items})
-                raise UserError(f"the model returned {', '.join(kinds)} values; expected label ids, label names or a 2-D array of scores")
+                raise UserError(
+                    f"the model returned {', '.join(kinds)} values; expected label ids, label names or a 2-D array of scores"
+                )
         if len(result) != n:
             raise UserError(f"the model returned {len(result)} predictions for {n} inputs")
         return result
@@ -102,4 +108,8 @@ def label_map(
             n = max(max(present) + 1, 2) if present else 2
         return LabelMap(None, np.arange(n), list(dataset_names) if dataset_names is not None else None)
     names = [str(x) for x in model_names]
-    return LabelMap(names, label_mapping(names, dataset_names, dataset_labels), list(dataset_names) if dataset_names is not None else None)
+    return LabelMap(
+        names,
+        label_mapping(names, dataset_names, dataset_labels),
+        list(dataset_names) if dataset_names is not None else None,
+    )

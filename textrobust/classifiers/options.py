@@ -66,7 +66,7 @@ class ModelOptions:
     def verbalizers(self) -> list[str] | None:
         return None if self.labels is None else [v for _, v in self.labels]
 
-    def with_cache_dir(self, directory: str | os.PathLike | None) -> "ModelOptions":
+    def with_cache_dir(self, directory: str | os.PathLike | None) -> ModelOptions:
         """These options, with the response cache in ``directory`` unless one is set already."""
         if self.cache_dir is not None or directory is None:
             return self

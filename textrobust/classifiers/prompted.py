@@ -52,7 +52,11 @@ class PromptedLM:
     @property
     def run_settings(self) -> dict:
         """What, besides the name, determines the predictions (for ``run.json``)."""
-        return {"model_kind": "prompted", "prompt": self.template, "labels": [[n, v] for n, v in zip(self.label_names, self.verbalizer_text or [])]}
+        return {
+            "model_kind": "prompted",
+            "prompt": self.template,
+            "labels": [[n, v] for n, v in zip(self.label_names, self.verbalizer_text or [])],
+        }
 
     def prompt_ids(self, text: str) -> list[int]:
         """Token ids of the filled prompt, BOS first when the tokenizer has one, cut to fit."""
@@ -87,7 +91,11 @@ class PromptedLM:
         self.model.eval()
         try:
             with torch.inference_mode():
-                inputs = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device), "position_ids": positions.to(self.device)}
+                inputs = {
+                    "input_ids": ids.to(self.device),
+                    "attention_mask": mask.to(self.device),
+                    "position_ids": positions.to(self.device),
+                }
                 try:
                     logits = self.model(**inputs, logits_to_keep=keep).logits
                 except TypeError:  # a model without logits_to_keep
@@ -181,6 +189,13 @@ def prompted_classifier(
     limits = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
     names = [n for n, _ in labels]
     return PromptedLM(
-        model, tokenizer, dev, template, verbalizer_ids(tokenizer, [v for _, v in labels]),
-        label_map(names, dataset_label_names, dataset_labels), min(limits) if limits else 1024, f"prompted:{name}", [v for _, v in labels],
-    )  # fmt: skip
+        model,
+        tokenizer,
+        dev,
+        template,
+        verbalizer_ids(tokenizer, [v for _, v in labels]),
+        label_map(names, dataset_label_names, dataset_labels),
+        min(limits) if limits else 1024,
+        f"prompted:{name}",
+        [v for _, v in labels],
+    )

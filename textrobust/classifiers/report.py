@@ -36,7 +36,11 @@ def markdown(section: dict) -> str:
         f"- requests sent {section['requests']} ({section['inputs_sent']} inputs), cache hits {section['cache_hits']}, "
         f"retries {section['retries']}, failures {section['failures']}"
     )
-    tokens = [f"{k.replace('_', ' ')} {section[k]}" for k in ("prompt_tokens", "completion_tokens", "total_tokens") if section.get(k) is not None]
+    tokens = [
+        f"{k.replace('_', ' ')} {section[k]}"
+        for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+        if section.get(k) is not None
+    ]
     if tokens:
         lines.append("- " + ", ".join(tokens))
     if section["style"] == "openai":

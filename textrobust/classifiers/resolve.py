@@ -98,7 +98,9 @@ def resolve_classifier(
             estimator = load_estimator(s[len("sklearn:") :], trust_pickle=o.trust_pickle)
             return sklearn_classifier(estimator, name=s, **labelled)
         if s.startswith("python:"):
-            return callable_classifier(import_function(s[len("python:") :]), model_labels=o.label_names, name=s, **labelled)
+            return callable_classifier(
+                import_function(s[len("python:") :]), model_labels=o.label_names, name=s, **labelled
+            )
         if o.prompt is not None:
             return prompted_classifier(s, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
         return None

@@ -29,7 +29,11 @@ def is_estimator(obj: Any) -> bool:
 
 
 def sklearn_classifier(
-    estimator: Any, *, dataset_label_names: Sequence[str] | None = None, dataset_labels: Sequence[int] = (), name: str | None = None
+    estimator: Any,
+    *,
+    dataset_label_names: Sequence[str] | None = None,
+    dataset_labels: Sequence[int] = (),
+    name: str | None = None,
 ) -> FunctionClassifier:
     """A :class:`FunctionClassifier` calling ``estimator.predict`` (or ``predict_proba``) on raw texts."""
     classes = getattr(estimator, "classes_", None)
@@ -65,7 +69,9 @@ def load_estimator(path: str | os.PathLike, *, trust_pickle: bool = False) -> An
         try:
             import skops.io as sio
         except ImportError:
-            raise UserError("sklearn:<file>.skops needs skops and scikit-learn: pip install 'textrobust[sklearn]'") from None
+            raise UserError(
+                "sklearn:<file>.skops needs skops and scikit-learn: pip install 'textrobust[sklearn]'"
+            ) from None
 
         try:
             untrusted = sio.get_untrusted_types(file=str(file))

@@ -8,13 +8,18 @@ from typing import Optional
 import typer
 
 
-
 def card_command(
     run: Path = typer.Argument(..., help="Output directory of a finished eval, vision eval or certify run."),
     card: Optional[Path] = typer.Option(None, help="Local model card (README.md) to write or update."),
-    model_id: Optional[str] = typer.Option(None, help="Model name for the model-index (default: the card's, else the run's model)."),
-    dataset_name: Optional[str] = typer.Option(None, help="Readable dataset name for the model-index (default: the run's dataset)."),
-    push: Optional[str] = typer.Option(None, help="Also update the card of this Hub model repo (needs network and a login)."),
+    model_id: Optional[str] = typer.Option(
+        None, help="Model name for the model-index (default: the card's, else the run's model)."
+    ),
+    dataset_name: Optional[str] = typer.Option(
+        None, help="Readable dataset name for the model-index (default: the run's dataset)."
+    ),
+    push: Optional[str] = typer.Option(
+        None, help="Also update the card of this Hub model repo (needs network and a login)."
+    ),
 ) -> None:
     """Write or update a robustness section and model-index results (with 95% intervals) on a model card."""
     from textrobust.errors import UserError

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -40,4 +39,8 @@ def print_eval_summary(report: EvalReport, output: Path | None) -> None:
     for row in summary_rows(report):
         table.add_row(*row)
     console.print(table)
-    console.print(escape(f"{report.model_calls} model calls in {report.seconds:.1f} s" + (f"; results in {output}" if output else "")))
+    console.print(
+        escape(
+            f"{report.model_calls} model calls in {report.seconds:.1f} s" + (f"; results in {output}" if output else "")
+        )
+    )

@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 
 
-
 def print_comparison(comparison, written: Path | None) -> None:
     """The comparison as a rich table with the verdicts, on stdout."""
     from rich.markup import escape
@@ -20,7 +19,11 @@ def print_comparison(comparison, written: Path | None) -> None:
 
     c = comparison
     console = console_for_tables()
-    console.print(escape(f"A = {c.model_a}\nB = {c.model_b}\nn = {c.n} examples, same draws (seed {c.settings.get('seed')}, max_steps {c.settings.get('max_steps')})"))
+    console.print(
+        escape(
+            f"A = {c.model_a}\nB = {c.model_b}\nn = {c.n} examples, same draws (seed {c.settings.get('seed')}, max_steps {c.settings.get('max_steps')})"
+        )
+    )
     console.print(
         f"clean accuracy: A {fmt_rate(c.clean_a.value, c.clean_a.ci)}, B {fmt_rate(c.clean_b.value, c.clean_b.ci)}, "
         f"B - A {fmt_signed(c.clean.value, c.clean.ci)}"
@@ -42,7 +45,9 @@ def compare_command(
     run_a: Path = typer.Argument(..., help="Output directory of the reference run (A)."),
     run_b: Path = typer.Argument(..., help="Output directory of the run compared with it (B)."),
     output: Optional[Path] = typer.Option(None, help="Directory for compare.json, compare.md and compare.png."),
-    examples: int = typer.Option(20, help="Fragile examples per perturbation shown in compare.md (all are in compare.json)."),
+    examples: int = typer.Option(
+        20, help="Fragile examples per perturbation shown in compare.md (all are in compare.json)."
+    ),
 ) -> None:
     """Compare two runs with the same data, perturbations, seed and max_steps, example by example (B - A)."""
     from textrobust.workflow.compare import compare_runs, write_comparison

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -16,7 +16,7 @@ from textrobust.core.options import DataOptions, RunOptions
 
 @with_options(data=DataGroup(), run=RunGroup())
 def eval_command(
-    model: Optional[List[str]] = typer.Option(
+    model: Optional[list[str]] = typer.Option(
         None,
         "--model",
         help="Hub id, local directory, alias (default: bert-base), http(s)://... (HF-style endpoint), "
@@ -25,7 +25,7 @@ def eval_command(
         "into OUTPUT.",
     ),
     dataset: Dataset = "sst2",
-    perturb: Optional[List[str]] = typer.Option(
+    perturb: Optional[list[str]] = typer.Option(
         None,
         "--perturb",
         help="Perturbation spec NAME[:key=value,...]; repeat for several. "
@@ -46,10 +46,14 @@ def eval_command(
     base_url: Optional[str] = typer.Option(
         None, help="OpenAI-compatible API base URL for openai:<model>, e.g. http://localhost:8000/v1."
     ),
-    api_key_env: Optional[str] = typer.Option(None, help="NAME of the environment variable holding the endpoint's API key."),
+    api_key_env: Optional[str] = typer.Option(
+        None, help="NAME of the environment variable holding the endpoint's API key."
+    ),
     concurrency: int = typer.Option(8, help="Endpoints: requests in flight at once."),
     timeout: float = typer.Option(30.0, help="Endpoints: seconds to wait for an answer before retrying."),
-    max_retries: int = typer.Option(4, help="Endpoints: retries of a request (429, 5xx, timeouts), with exponential backoff."),
+    max_retries: int = typer.Option(
+        4, help="Endpoints: retries of a request (429, 5xx, timeouts), with exponential backoff."
+    ),
     trust_pickle: bool = typer.Option(False, help="Allow sklearn: pickle/joblib files (loading one runs code)."),
     *,
     data: DataOptions,

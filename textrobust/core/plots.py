@@ -22,7 +22,12 @@ def _pyplot():
 
 
 def plot_survival(
-    curves: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "", n: int | None = None, clean: float | None = None
+    curves: Mapping[str, Sequence[float]],
+    path: str | Path,
+    *,
+    title: str = "",
+    n: int | None = None,
+    clean: float | None = None,
 ) -> Path:
     """Fraction of examples not yet flipped after each draw, one line per curve
     (the RPR paper's Figures 3 and 5). With ``clean`` (the clean accuracy) every curve starts
@@ -35,7 +40,15 @@ def plot_survival(
         line = ax.step(steps, values, where="post", label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
         if n:
             bands = [rate(round(v * n), n).ci for v in values]
-            ax.fill_between(steps, [b[0] for b in bands], [b[1] for b in bands], step="post", alpha=0.2, color=line[0].get_color(), linewidth=0)
+            ax.fill_between(
+                steps,
+                [b[0] for b in bands],
+                [b[1] for b in bands],
+                step="post",
+                alpha=0.2,
+                color=line[0].get_color(),
+                linewidth=0,
+            )
     ax.set_xlabel("perturbation draws (count; 0 = clean input)" if clean is not None else "perturbation draws (count)")
     ax.set_ylabel("fraction of examples still robust" + (" (95% bands)" if n else ""))
     return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
@@ -66,13 +79,23 @@ def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str 
         highs = [(rates[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
         bar = ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
         bands = [rates[r].ci or (v, v) for r, v in zip(radii, values)]
-        ax.fill_between(radii, [b[0] for b in bands], [b[1] for b in bands], step="post", alpha=0.15, color=bar[0].get_color(), linewidth=0)
+        ax.fill_between(
+            radii,
+            [b[0] for b in bands],
+            [b[1] for b in bands],
+            step="post",
+            alpha=0.15,
+            color=bar[0].get_color(),
+            linewidth=0,
+        )
     ax.set_xlabel("Levenshtein radius r (word edits)")
     ax.set_ylabel("certified accuracy, radius >= r (fraction, 95% CI)")
     return _finish(plt, fig, ax, path, title, legend=bool(curves))
 
 
-def plot_per_class(groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *, title: str = "", ylabel: str = "robust ratio") -> Path:
+def plot_per_class(
+    groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *, title: str = "", ylabel: str = "robust ratio"
+) -> Path:
     """Grouped bars of a rate per class with 95% intervals (the RPR paper's Figure 4)."""
     import numpy as np
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterator
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,7 +16,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.console import Console
 from rich.text import Text
 
 
@@ -32,7 +32,9 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, description: str, *, enabled: bool = True, unit: str = "ex") -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    total: int, description: str, *, enabled: bool = True, unit: str = "ex"
+) -> Iterator[Callable[[int], None]]:
     """A context giving ``advance(n)``; a no-op when ``enabled`` is false."""
     if not enabled:
         yield lambda n: None

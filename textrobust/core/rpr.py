@@ -114,9 +114,7 @@ class RPRJob:
             "label": self.label,
             "clean_prediction": self.clean_prediction,
             "first_flip": dict(zip(specs, self.first_flip)),
-            flipped_field: {
-                s: (None if x is None else encode(x)) for s, x in zip(specs, self.flipped_input)
-            },
+            flipped_field: {s: (None if x is None else encode(x)) for s, x in zip(specs, self.flipped_input)},
             "draw1_prediction": dict(zip(specs, self.draw1_prediction)),
         }
 
@@ -143,7 +141,7 @@ def rpr_plan(
     encode: Callable[[Any], Any] = lambda x: x,
     description: str = "RPR",
     context: Any = None,
-) -> "Plan":
+) -> Plan:
     """The driver's plan for RPR of every example under every perturbation.
 
     Example ``i`` (a position) has id ``ids[i]``, input ``inputs(i)`` (called when its job
@@ -165,14 +163,14 @@ def rpr_plan(
 
 
 def rpr_report(
-    result: "RunResult",
+    result: RunResult,
     *,
     model: str,
     dataset: str,
     split: str | None,
     label_names: Sequence[str] | None,
     extra: Mapping[str, Any] | None = None,
-) -> "EvalReport":
+) -> EvalReport:
     """The RPR report of a finished run (specs, ``max_steps`` and ``seed`` from its settings)."""
     from textrobust.core.report import build_eval_report
 

@@ -58,6 +58,6 @@ def run_examples(
         for start in range(0, len(todo), step):
             mine = todo[start : start + step][group.rank :: group.world_size]
             local: list[dict] = []
-            engine.run((make_job(x) for x in mine), on_done=lambda job: local.append(to_record(job)))
+            engine.run((make_job(x) for x in mine), on_done=lambda job, local=local: local.append(to_record(job)))
             finished([r for part in group.gather(local) for r in part])
     return [records[index_of(x)] for x in items], len(earlier)

@@ -74,7 +74,11 @@ def measure_validity(
         n_edits = [edits(x, y) if c else 0 for x, y, c in zip(originals, perturbed, changed_mask)]
         changed = rate(sum(changed_mask), len(changed_mask))
         flips = sorted(
-            (r for r in records if (r["first_flip"].get(spec) or 0) > 0 and r.get(flipped_field, {}).get(spec) is not None),
+            (
+                r
+                for r in records
+                if (r["first_flip"].get(spec) or 0) > 0 and r.get(flipped_field, {}).get(spec) is not None
+            ),
             key=lambda r: (r["first_flip"][spec], str(r["index"])),
         )
         flip_pairs = [(sources[r["index"]], r[flipped_field][spec]) for r in flips]
@@ -83,14 +87,18 @@ def measure_validity(
             "changed_share": changed.value,
             "changed_share_ci95": list(changed.ci) if changed.ci else None,
             "mean_edits": float(np.mean(n_edits)) if n_edits else None,
-            "mean_edits_changed": float(np.mean([e for e, c in zip(n_edits, changed_mask) if c])) if any(changed_mask) else None,
+            "mean_edits_changed": float(np.mean([e for e, c in zip(n_edits, changed_mask) if c]))
+            if any(changed_mask)
+            else None,
             "similarity_changed": None,
             "similarity_first_flips": None,
         }
         flip_sims: list[float | None] = [None] * len(flips)
         if similarity is not None:
             pairs = [
-                (x, y) for j, (x, y, c) in enumerate(zip(originals, perturbed, changed_mask)) if c and j % draws < similarity_draws
+                (x, y)
+                for j, (x, y, c) in enumerate(zip(originals, perturbed, changed_mask))
+                if c and j % draws < similarity_draws
             ]
             sims = similarity([x for x, _ in pairs], [y for _, y in pairs]) if pairs else []
             entry["similarity_changed"] = summary(sims)

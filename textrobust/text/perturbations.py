@@ -29,11 +29,33 @@ from textrobust.text.words import letters, match_case, split_affixes
 
 # Neighbouring keys on a QWERTY keyboard (same row and the rows above/below).
 QWERTY_NEIGHBOURS = {
-    "q": "wa", "w": "qeas", "e": "wrsd", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj",
-    "i": "uojk", "o": "ipkl", "p": "ol", "a": "qwsz", "s": "awedxz", "d": "serfcx",
-    "f": "drtgvc", "g": "ftyhbv", "h": "gyujnb", "j": "huikmn", "k": "jiolm", "l": "kop",
-    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
-}  # fmt: skip
+    "q": "wa",
+    "w": "qeas",
+    "e": "wrsd",
+    "r": "etdf",
+    "t": "ryfg",
+    "y": "tugh",
+    "u": "yihj",
+    "i": "uojk",
+    "o": "ipkl",
+    "p": "ol",
+    "a": "qwsz",
+    "s": "awedxz",
+    "d": "serfcx",
+    "f": "drtgvc",
+    "g": "ftyhbv",
+    "h": "gyujnb",
+    "j": "huikmn",
+    "k": "jiolm",
+    "l": "kop",
+    "z": "asx",
+    "x": "zsdc",
+    "c": "xdfv",
+    "v": "cfgb",
+    "b": "vghn",
+    "n": "bhjm",
+    "m": "njk",
+}
 
 TYPO_OPERATIONS = ("substitute", "swap", "delete", "insert")
 
@@ -165,7 +187,14 @@ def _synonym_params(default: float) -> tuple[Param, ...]:
     """``p`` and the constraint keys of :mod:`textrobust.text.candidates`."""
     d = Constraints()
     return _p(default) + (
-        Param("constrained", 1, int, 0, 1, help="1: apply the constraints below; 0: every WordNet synonym (the old behaviour)"),
+        Param(
+            "constrained",
+            1,
+            int,
+            0,
+            1,
+            help="1: apply the constraints below; 0: every WordNet synonym (the old behaviour)",
+        ),
         Param("pos", int(d.pos), int, 0, 1, help="only senses of the word's part of speech in the sentence"),
         Param("senses", d.senses, int, 0, None, help="only the word's first K (SemCor-tagged) senses; 0 = all"),
         Param("sim", d.sim, float, 0.0, 1.0, help="min cosine similarity of the window with one substitution"),
@@ -185,16 +214,26 @@ def _unconstrained_canonical(spec: Spec) -> Spec:
 for _type in (
     PerturbationType("delete", "text", _p(0.1), _plain(delete_words), "delete each word with probability p"),
     PerturbationType(
-        "synonym", "text", _synonym_params(0.1), _with_synonyms(substitute_synonyms),
+        "synonym",
+        "text",
+        _synonym_params(0.1),
+        _with_synonyms(substitute_synonyms),
         "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
-        needs=("synonyms",), normalize=_unconstrained_canonical,
+        needs=("synonyms",),
+        normalize=_unconstrained_canonical,
     ),
-    PerturbationType("typo", "text", _p(0.05), _plain(typos), "one keyboard typo per word of 3+ letters, probability p"),
+    PerturbationType(
+        "typo", "text", _p(0.05), _plain(typos), "one keyboard typo per word of 3+ letters, probability p"
+    ),
     PerturbationType("swap", "text", _p(0.1), _plain(swap_words), "swap each adjacent word pair with probability p"),
     PerturbationType(
-        "insert", "text", _synonym_params(0.1), _with_synonyms(insert_synonyms),
+        "insert",
+        "text",
+        _synonym_params(0.1),
+        _with_synonyms(insert_synonyms),
         "insert a synonym of each word with probability p at a random position (constrained as synonym)",
-        needs=("synonyms",), normalize=_unconstrained_canonical,
+        needs=("synonyms",),
+        normalize=_unconstrained_canonical,
     ),
-):  # fmt: skip
+):
     register(_type)

@@ -40,7 +40,7 @@ class Synonyms:
         self._lookup = lookup
         self.source = source
 
-    @functools.lru_cache(maxsize=200_000)
+    @functools.lru_cache(maxsize=200_000)  # noqa: B019 - a source lives as long as the run that loads it
     def __call__(self, word: str) -> tuple[str, ...]:
         key = word.lower()
         if key in STOPWORDS:

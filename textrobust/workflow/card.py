@@ -43,21 +43,69 @@ def run_metrics(run: Run) -> list[Metric]:
     n = int(r["n_examples"])
     out = [Metric("accuracy", "clean accuracy", r["clean_accuracy"], r.get("clean_accuracy_ci95"), n)]
     if run.task == "certify":
-        out.append(Metric("smoothed_accuracy", "smoothed accuracy", r["smoothed_accuracy"], r.get("smoothed_accuracy_ci95"), n))
+        out.append(
+            Metric("smoothed_accuracy", "smoothed accuracy", r["smoothed_accuracy"], r.get("smoothed_accuracy_ci95"), n)
+        )
         for radius, value in r["certified_accuracy"].items():
-            out.append(Metric(f"certified_accuracy_radius_{radius}", f"certified accuracy, radius >= {radius}", value, r["certified_accuracy_ci95"][radius], n))
+            out.append(
+                Metric(
+                    f"certified_accuracy_radius_{radius}",
+                    f"certified accuracy, radius >= {radius}",
+                    value,
+                    r["certified_accuracy_ci95"][radius],
+                    n,
+                )
+            )
         return out
     for p in r["perturbations"]:
         s = p["spec"]
-        out.append(Metric("perturbed_accuracy", f"accuracy under {s} (draw 1)", p["accuracy"], p.get("accuracy_ci95"), p["n"], s))
-        out.append(Metric("robust_ratio", f"RPR robust ratio under {s}", p["rpr"]["robust_ratio"], p["rpr"].get("robust_ratio_ci95"), p["n"], s))
-        out.append(Metric("accuracy_drop", f"accuracy drop under {s} (clean - draw 1)", p["delta"], p.get("delta_ci95"), p["n"], s, "Tango paired score"))
+        out.append(
+            Metric(
+                "perturbed_accuracy", f"accuracy under {s} (draw 1)", p["accuracy"], p.get("accuracy_ci95"), p["n"], s
+            )
+        )
+        out.append(
+            Metric(
+                "robust_ratio",
+                f"RPR robust ratio under {s}",
+                p["rpr"]["robust_ratio"],
+                p["rpr"].get("robust_ratio_ci95"),
+                p["n"],
+                s,
+            )
+        )
+        out.append(
+            Metric(
+                "accuracy_drop",
+                f"accuracy drop under {s} (clean - draw 1)",
+                p["delta"],
+                p.get("delta_ci95"),
+                p["n"],
+                s,
+                "Tango paired score",
+            )
+        )
     return out
 
 
 def _settings(run: Run) -> dict[str, Any]:
     s = run.settings
-    keep = ("task", "dataset", "config", "split", "limit", "shuffle", "seed", "max_steps", "p_del", "alpha", "n0", "n", "procedure", "level")
+    keep = (
+        "task",
+        "dataset",
+        "config",
+        "split",
+        "limit",
+        "shuffle",
+        "seed",
+        "max_steps",
+        "p_del",
+        "alpha",
+        "n0",
+        "n",
+        "procedure",
+        "level",
+    )
     return {k: s[k] for k in keep if k in s}
 
 
@@ -81,7 +129,15 @@ def eval_results(run: Run, dataset_name: str | None = None) -> list:
                 metric_value=m.value,
                 metric_name=f"{m.name} ({TOOL}, n={m.n}{ci})",
                 metric_config=m.spec,
-                metric_args={"tool": TOOL, "n": m.n, "ci95": m.ci, "interval": m.interval, "level": 0.95, **({"perturbation": m.spec} if m.spec else {}), **_settings(run)},
+                metric_args={
+                    "tool": TOOL,
+                    "n": m.n,
+                    "ci95": m.ci,
+                    "interval": m.interval,
+                    "level": 0.95,
+                    **({"perturbation": m.spec} if m.spec else {}),
+                    **_settings(run),
+                },
             )
         )
     return results
@@ -93,16 +149,29 @@ def section(run: Run) -> str:
     lines = [START, "## Robustness (textrobust)", ""]
     lines.append(
         f"Measured with textrobust `{run.task}` on `{s.get('dataset')}` split `{s.get('split')}`, n = {r['n_examples']}, "
-        + (f"seed {s.get('seed')}, max_steps {s.get('max_steps')}." if run.task != "certify" else f"p_del {s.get('p_del')}, alpha {s.get('alpha')}, seed {s.get('seed')}.")
+        + (
+            f"seed {s.get('seed')}, max_steps {s.get('max_steps')}."
+            if run.task != "certify"
+            else f"p_del {s.get('p_del')}, alpha {s.get('alpha')}, seed {s.get('seed')}."
+        )
     )
-    lines += ["", "Values with 95% intervals (Clopper-Pearson for rates; Tango's paired score interval for the accuracy drop).", ""]
+    lines += [
+        "",
+        "Values with 95% intervals (Clopper-Pearson for rates; Tango's paired score interval for the accuracy drop).",
+        "",
+    ]
     lines += ["| metric | perturbation | value [95% CI] | n |", "|---|---|---|---|"]
     for m in run_metrics(run):
         shown = fmt_signed(m.value, m.ci) if m.type == "accuracy_drop" else fmt_rate(m.value, m.ci)
-        lines.append(f"| {m.name.replace(f' under {m.spec}', '') if m.spec else m.name} | {m.spec or ''} | {shown} | {m.n} |")
+        lines.append(
+            f"| {m.name.replace(f' under {m.spec}', '') if m.spec else m.name} | {m.spec or ''} | {shown} | {m.n} |"
+        )
     if run.task != "certify":
-        lines += ["", "Robust ratio: fraction of examples that none of max_steps random perturbed copies flipped (clean mistakes count "
-                  "as not robust; Ilie, Popescu & Stefanescu 2020)."]  # fmt: skip
+        lines += [
+            "",
+            "Robust ratio: fraction of examples that none of max_steps random perturbed copies flipped (clean mistakes count "
+            "as not robust; Ilie, Popescu & Stefanescu 2020).",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
@@ -110,7 +179,7 @@ def section(run: Run) -> str:
 def _replace_section(text: str, new: str) -> str:
     start, end = text.find(START), text.find(END)
     if start != -1 and end > start:
-        return text[:start] + new + text[end + len(END):]
+        return text[:start] + new + text[end + len(END) :]
     return text.rstrip() + ("\n\n" if text.strip() else "") + new + "\n"
 
 
@@ -121,7 +190,10 @@ def _ours(result: Any) -> bool:
 def update_card(card: Any, run: Run, *, model_id: str | None = None, dataset_name: str | None = None) -> Any:
     """Put ``run``'s results on ``card`` (a :class:`huggingface_hub.ModelCard`), in place and idempotently."""
     new = eval_results(run, dataset_name)
-    same_data = lambda e: (e.dataset_type, e.dataset_config, e.dataset_split) == (new[0].dataset_type, new[0].dataset_config, new[0].dataset_split)  # noqa: E731
+    same_data = lambda e: (
+        (e.dataset_type, e.dataset_config, e.dataset_split)
+        == (new[0].dataset_type, new[0].dataset_config, new[0].dataset_split)
+    )  # noqa: E731
     kept = [e for e in (card.data.eval_results or []) if not (_ours(e) and same_data(e))]
     card.data.eval_results = kept + new
     card.data.model_name = model_id or card.data.model_name or Path(run.model).name
@@ -146,10 +218,15 @@ def push_card(card: Any, repo_id: str) -> None:
     from textrobust.hf.hub import offline
 
     if offline():
-        raise UserError(f"cannot push the model card to {repo_id!r}: offline (HF_HUB_OFFLINE=1); unset it and log in (hf auth login) to push")
+        raise UserError(
+            f"cannot push the model card to {repo_id!r}: offline (HF_HUB_OFFLINE=1); unset it and log in (hf auth login) to push"
+        )
     try:
         card.push_to_hub(repo_id)
-    except (OSError, ValueError) as e:  # network, auth and HTTP errors of huggingface_hub (OSError), bad ids (ValueError)
+    except (
+        OSError,
+        ValueError,
+    ) as e:  # network, auth and HTTP errors of huggingface_hub (OSError), bad ids (ValueError)
         raise UserError(f"cannot push the model card to {repo_id!r}: {' '.join(str(e).split())[:300]}") from None
 
 
@@ -160,8 +237,12 @@ def load_hub_card(repo_id: str) -> Any:
     from textrobust.hf.hub import offline
 
     if offline():
-        raise UserError(f"cannot read the model card of {repo_id!r} from the Hub: offline (HF_HUB_OFFLINE=1); pass --card FILE for a local card")
+        raise UserError(
+            f"cannot read the model card of {repo_id!r} from the Hub: offline (HF_HUB_OFFLINE=1); pass --card FILE for a local card"
+        )
     try:
         return ModelCard.load(repo_id)
     except (OSError, ValueError) as e:  # network, missing repo (OSError), bad ids (ValueError)
-        raise UserError(f"cannot read the model card of {repo_id!r} from the Hub: {' '.join(str(e).split())[:300]}") from None
+        raise UserError(
+            f"cannot read the model card of {repo_id!r} from the Hub: {' '.join(str(e).split())[:300]}"
+        ) from None

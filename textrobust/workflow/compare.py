@@ -24,7 +24,19 @@ from textrobust.workflow.diff import markdown_diff
 from textrobust.workflow.runs import Run
 
 # run.json settings two runs must share for their draws to be the same
-COMPARABLE = ("task", "dataset", "config", "split", "text_column", "label_column", "limit", "shuffle", "perturbations", "seed", "max_steps")
+COMPARABLE = (
+    "task",
+    "dataset",
+    "config",
+    "split",
+    "text_column",
+    "label_column",
+    "limit",
+    "shuffle",
+    "perturbations",
+    "seed",
+    "max_steps",
+)
 
 
 def check_comparable(a: Run, b: Run) -> None:
@@ -41,7 +53,8 @@ def check_comparable(a: Run, b: Run) -> None:
             differ.append(f"{key} ({x!r} vs {y!r})")
     if differ:
         raise UserError(
-            f"cannot compare {str(a.path)!r} and {str(b.path)!r}: they differ in " + ", ".join(differ)
+            f"cannot compare {str(a.path)!r} and {str(b.path)!r}: they differ in "
+            + ", ".join(differ)
             + "; compare runs with the same data, split, limit/shuffle, perturbations, seed and max_steps"
         )
     la, lb = {r["index"]: r["label"] for r in a.records}, {r["index"]: r["label"] for r in b.records}
@@ -86,13 +99,24 @@ class Transitions:
     neither: int
 
     def to_json(self) -> dict:
-        return {"robust_in_both": self.both, "robust_in_a_only": self.only_a, "robust_in_b_only": self.only_b, "robust_in_neither": self.neither}
+        return {
+            "robust_in_both": self.both,
+            "robust_in_a_only": self.only_a,
+            "robust_in_b_only": self.only_b,
+            "robust_in_neither": self.neither,
+        }
 
 
 def delta_json(d: PairedDelta) -> dict:
     """A ``B - A`` paired difference as JSON (``right_in_b_only`` / ``right_in_a_only`` are the
     discordant pairs)."""
-    return {"value": d.value, "ci95": list(d.ci) if d.ci else None, "n": d.n, "right_in_b_only": d.only_first, "right_in_a_only": d.only_second}
+    return {
+        "value": d.value,
+        "ci95": list(d.ci) if d.ci else None,
+        "n": d.n,
+        "right_in_b_only": d.only_first,
+        "right_in_a_only": d.only_second,
+    }
 
 
 @dataclass
@@ -163,7 +187,11 @@ class Comparison:
 
 
 def _fragile_entry(record_b: dict, spec: str, texts: dict | None, task: str) -> dict:
-    entry: dict[str, Any] = {"index": record_b["index"], "label": record_b["label"], "first_flip_b": record_b["first_flip"][spec]}
+    entry: dict[str, Any] = {
+        "index": record_b["index"],
+        "label": record_b["label"],
+        "first_flip_b": record_b["first_flip"][spec],
+    }
     if task == "vision-eval":
         entry["flipped_image"] = (record_b.get("flipped_image") or {}).get(spec)
         return entry
@@ -216,17 +244,24 @@ def compare_runs(a: Run, b: Run) -> Comparison:
             )
         )
     return Comparison(
-        run_a=str(a.path), run_b=str(b.path), model_a=a.model, model_b=b.model, n=n, settings=dict(a.settings),
-        clean_a=rate(sum(clean_a), n), clean_b=rate(sum(clean_b), n), clean=paired_delta(clean_b, clean_a),
+        run_a=str(a.path),
+        run_b=str(b.path),
+        model_a=a.model,
+        model_b=b.model,
+        n=n,
+        settings=dict(a.settings),
+        clean_a=rate(sum(clean_a), n),
+        clean_b=rate(sum(clean_b), n),
+        clean=paired_delta(clean_b, clean_a),
         perturbations=results,
-    )  # fmt: skip
+    )
 
 
 def write_comparison(comparison: Comparison, directory: str | Path, *, examples: int = 20) -> dict[str, Path]:
     """Write compare.json (everything, full precision), compare.md (at most ``examples``
     fragile examples per perturbation) and compare.png; return their paths."""
-    from textrobust.workflow.figures import plot_paired_differences
     from textrobust.workflow.compare_text import to_markdown
+    from textrobust.workflow.figures import plot_paired_differences
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,16 @@ from textrobust.core.stats import PairedDelta, Rate
 from textrobust.workflow.compare import Comparison
 
 HEADER = [
-    "perturbation", "accuracy A", "accuracy B", "B - A [95% CI]", "robust ratio A", "robust ratio B", "B - A [95% CI]",
-    "robust: both / A only / B only / neither", "mean first flip B - A [95% CI] (n)",
-]  # fmt: skip
+    "perturbation",
+    "accuracy A",
+    "accuracy B",
+    "B - A [95% CI]",
+    "robust ratio A",
+    "robust ratio B",
+    "B - A [95% CI]",
+    "robust: both / A only / B only / neither",
+    "mean first flip B - A [95% CI] (n)",
+]
 
 
 def _r(r: Rate) -> str:
@@ -26,10 +33,19 @@ def table_rows(c: Comparison) -> list[list[str]]:
     for p in c.perturbations:
         t, f = p.transitions, p.first_flip
         ff = "n/a" if f.value is None else (fmt_signed(f.value, f.ci, 2) + f" (n={f.n})")
-        rows.append([
-            p.spec, _r(p.accuracy_a), _r(p.accuracy_b), _d(p.accuracy), _r(p.robust_a), _r(p.robust_b), _d(p.robust),
-            f"{t.both} / {t.only_a} / {t.only_b} / {t.neither}", ff,
-        ])  # fmt: skip
+        rows.append(
+            [
+                p.spec,
+                _r(p.accuracy_a),
+                _r(p.accuracy_b),
+                _d(p.accuracy),
+                _r(p.robust_a),
+                _r(p.robust_b),
+                _d(p.robust),
+                f"{t.both} / {t.only_a} / {t.only_b} / {t.neither}",
+                ff,
+            ]
+        )
     return rows
 
 
@@ -78,12 +94,19 @@ def to_markdown(c: Comparison, *, examples: int = 20, figure: str | None = None)
     if figure:
         lines += ["", f"![paired differences]({figure})"]
     for p in c.perturbations:
-        lines += ["", f"## Became fragile under {p.spec} ({len(p.became_fragile)} examples robust under A, not under B)", ""]
+        lines += [
+            "",
+            f"## Became fragile under {p.spec} ({len(p.became_fragile)} examples robust under A, not under B)",
+            "",
+        ]
         if not p.became_fragile:
             lines.append("None.")
             continue
         shown = p.became_fragile[:examples]
-        lines += ["| index | label | B's first flip | first flipping input (~~removed~~ **added**) |", "|---|---|---|---|"]
+        lines += [
+            "| index | label | B's first flip | first flipping input (~~removed~~ **added**) |",
+            "|---|---|---|---|",
+        ]
         for e in shown:
             if e["first_flip_b"] == 0:
                 text = "B misclassifies the clean input"

@@ -15,7 +15,9 @@ def word_ops(old: str, new: str) -> list[tuple[str, str, str]]:
     return [(tag, " ".join(a[i1:i2]), " ".join(b[j1:j2])) for tag, i1, i2, j1, j2 in ops]
 
 
-def _render(old: str, new: str, equal: Callable[[str], str], removed: Callable[[str], str], added: Callable[[str], str]) -> str:
+def _render(
+    old: str, new: str, equal: Callable[[str], str], removed: Callable[[str], str], added: Callable[[str], str]
+) -> str:
     parts = []
     for tag, a, b in word_ops(old, new):
         if tag == "equal":

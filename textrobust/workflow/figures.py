@@ -17,7 +17,7 @@ def plot_paired_differences(c: Comparison, path: str | Path) -> Path:
         rows.append((f"{p.spec}: perturbed accuracy", p.accuracy, PALETTE[1]))
         rows.append((f"{p.spec}: robust ratio", p.robust, PALETTE[2]))
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(rows) + 1.4))
-    for y, (name, d, colour) in enumerate(reversed(rows)):
+    for y, (_name, d, colour) in enumerate(reversed(rows)):
         if d.value is None:
             continue
         lo, hi = d.ci or (d.value, d.value)

@@ -28,7 +28,12 @@ from typing import Any, Callable, Sequence
 from textrobust.errors import UserError
 from textrobust.workflow.runs import Run
 
-OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
 NEGATION = {">=": "<", "<=": ">", ">": "<=", "<": ">="}
 
 # metric -> (needs a perturbation spec, description); what `check --help` and docs/workflow.md list
@@ -36,7 +41,10 @@ EVAL_METRICS: dict[str, tuple[bool, str]] = {
     "clean_accuracy": (False, "accuracy on the clean inputs (Clopper-Pearson interval)"),
     "accuracy": (True, "accuracy on each example's first perturbed draw (Clopper-Pearson)"),
     "delta": (True, "clean minus perturbed accuracy, paired (Tango interval)"),
-    "robust_ratio": (True, "fraction of examples no draw flipped; clean mistakes count as not robust (Clopper-Pearson)"),
+    "robust_ratio": (
+        True,
+        "fraction of examples no draw flipped; clean mistakes count as not robust (Clopper-Pearson)",
+    ),
     "robust_ratio_clean_correct": (True, "robust ratio among the clean-correct examples (Clopper-Pearson)"),
 }
 BASELINE_METRICS: dict[str, tuple[bool, str]] = {
@@ -51,7 +59,9 @@ CERTIFY_METRICS: dict[str, tuple[bool, str]] = {
     "certified_accuracy@R": (False, "fraction certified correct with radius >= R, R an integer (Clopper-Pearson)"),
 }
 
-_EXPR = re.compile(r"^\s*(?:(?P<spec>\S+)\s+)?(?P<metric>[A-Za-z_][A-Za-z_0-9@]*)\s*(?P<op>>=|<=|>|<)\s*(?P<threshold>\S+)\s*$")
+_EXPR = re.compile(
+    r"^\s*(?:(?P<spec>\S+)\s+)?(?P<metric>[A-Za-z_][A-Za-z_0-9@]*)\s*(?P<op>>=|<=|>|<)\s*(?P<threshold>\S+)\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,18 @@ class GateResult:
     def to_json(self) -> dict:
         g = self.gate
         return {
-            "gate": g.expr, "spec": g.spec, "metric": g.metric, "op": g.op, "threshold": g.threshold, "value": self.value,
-            "ci95": list(self.ci) if self.ci else None, "n": self.n, "passed": self.passed, "rule": self.rule, "message": self.message,
-        }  # fmt: skip
+            "gate": g.expr,
+            "spec": g.spec,
+            "metric": g.metric,
+            "op": g.op,
+            "threshold": g.threshold,
+            "value": self.value,
+            "ci95": list(self.ci) if self.ci else None,
+            "n": self.n,
+            "passed": self.passed,
+            "rule": self.rule,
+            "message": self.message,
+        }
 
 
 def metrics_for(run: Run, baseline: bool) -> dict[str, tuple[bool, str]]:
@@ -105,7 +124,9 @@ def _canonical_spec(token: str, run: Run) -> str:
         modality = "text"
     canonical = parse_spec(token, modality).canonical
     if canonical not in run.specs:
-        raise UserError(f"perturbation {canonical} was not evaluated in {str(run.path)!r} (it has: {', '.join(run.specs) or 'none'})")
+        raise UserError(
+            f"perturbation {canonical} was not evaluated in {str(run.path)!r} (it has: {', '.join(run.specs) or 'none'})"
+        )
     return canonical
 
 
@@ -114,27 +135,35 @@ def parse_gate(expr: str, run: Run, *, baseline: bool = False) -> Gate:
     metric or perturbation, a missing or superfluous spec, or a malformed expression."""
     m = _EXPR.match(expr)
     if not m:
-        raise UserError(f"cannot read gate {expr!r}: write [SPEC] METRIC OP THRESHOLD, e.g. 'delete:p=0.1 robust_ratio >= 0.5'")
+        raise UserError(
+            f"cannot read gate {expr!r}: write [SPEC] METRIC OP THRESHOLD, e.g. 'delete:p=0.1 robust_ratio >= 0.5'"
+        )
     metric, op = m["metric"], m["op"]
     try:
         threshold = float(m["threshold"])
     except ValueError:
         raise UserError(f"gate {expr!r}: threshold {m['threshold']!r} is not a number") from None
     known = metrics_for(run, baseline)
-    key = "certified_accuracy@R" if run.task == "certify" and re.fullmatch(r"certified_accuracy@\d+", metric) else metric
+    key = (
+        "certified_accuracy@R" if run.task == "certify" and re.fullmatch(r"certified_accuracy@\d+", metric) else metric
+    )
     if key not in known:
         hint = " (the *_change metrics need --baseline)" if metric in BASELINE_METRICS else ""
         raise UserError(f"gate {expr!r}: unknown metric {metric!r}{hint}; known: {', '.join(known)}")
     needs_spec = known[key][0]
     if needs_spec and not m["spec"]:
-        raise UserError(f"gate {expr!r}: {metric} is per perturbation; start the gate with one of {', '.join(run.specs)}")
+        raise UserError(
+            f"gate {expr!r}: {metric} is per perturbation; start the gate with one of {', '.join(run.specs)}"
+        )
     if not needs_spec and m["spec"]:
         raise UserError(f"gate {expr!r}: {metric} is not per perturbation; leave out {m['spec']!r}")
     spec = _canonical_spec(m["spec"], run) if m["spec"] else None
     return Gate(expr.strip(), spec, metric, op, threshold)
 
 
-def _interval(report: dict[str, Any], gate: Gate, comparison: Any) -> tuple[float | None, tuple[float, float] | None, int | None]:
+def _interval(
+    report: dict[str, Any], gate: Gate, comparison: Any
+) -> tuple[float | None, tuple[float, float] | None, int | None]:
     """(value, 95% interval, n) of the gate's metric."""
     if gate.metric.endswith("_change"):
         if gate.metric == "clean_accuracy_change":
@@ -199,7 +228,12 @@ def regression_gates(run: Run, max_regression: float) -> list[str]:
 
 
 def run_gates(
-    run: Run, requires: Sequence[str], *, baseline: Run | None = None, max_regression: float | None = None, lenient: bool = False
+    run: Run,
+    requires: Sequence[str],
+    *,
+    baseline: Run | None = None,
+    max_regression: float | None = None,
+    lenient: bool = False,
 ) -> list[GateResult]:
     """Parse every gate first (bad input raises :class:`UserError` before anything is decided),
     then decide each on its interval."""
@@ -224,7 +258,9 @@ def write_junit(results: Sequence[GateResult], path: str | Path, *, suite: str =
     failed gate, and the rule and interval of every gate in its ``<system-out>``."""
     failures = sum(not r.passed for r in results)
     root = ET.Element("testsuites", name=suite, tests=str(len(results)), failures=str(failures), errors="0")
-    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures), errors="0", skipped="0")
+    ts = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(results)), failures=str(failures), errors="0", skipped="0"
+    )
     for r in results:
         case = ET.SubElement(ts, "testcase", classname="textrobust.check", name=r.gate.expr)
         if not r.passed:

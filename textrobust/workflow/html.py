@@ -47,10 +47,16 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _table(header: list[str], rows: list[list[str]], *, sortable: bool = False, raw: bool = False, id_: str = "") -> str:
+def _table(
+    header: list[str], rows: list[list[str]], *, sortable: bool = False, raw: bool = False, id_: str = ""
+) -> str:
     """An HTML table; cells are escaped unless ``raw`` (then they are trusted HTML)."""
     cls = ' class="sortable"' if sortable else ""
-    out = [f"<table{cls}{f' id={chr(34)}{id_}{chr(34)}' if id_ else ''}><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    out = [
+        f"<table{cls}{f' id={chr(34)}{id_}{chr(34)}' if id_ else ''}><thead><tr>"
+        + "".join(f"<th>{_e(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
+    ]
     for row in rows:
         out.append("<tr>" + "".join(f"<td>{c if raw else _e(c)}</td>" for c in row) + "</tr>")
     return "".join(out) + "</tbody></table>"
@@ -70,7 +76,7 @@ def _rate(value: float | None, n: int, ci: list[float] | None) -> Rate:
 
 def _page(title: str, body: list[str]) -> str:
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
         + "\n".join(body)
         + f"<script>{SORT_JS}</script></body></html>\n"
@@ -84,32 +90,51 @@ def _eval_body(run: Run) -> list[str]:
     r, s = run.report, run.settings
     specs = run.specs
     report = build_eval_report(
-        run.records, specs, int(s["max_steps"]), model=run.model, dataset=str(r["dataset"]), split=r.get("split"),
-        seed=int(r["seed"]), model_calls=int(r.get("model_calls", 0)), seconds=float(r.get("seconds", 0.0)),
-    )  # fmt: skip
+        run.records,
+        specs,
+        int(s["max_steps"]),
+        model=run.model,
+        dataset=str(r["dataset"]),
+        split=r.get("split"),
+        seed=int(r["seed"]),
+        model_calls=int(r.get("model_calls", 0)),
+        seconds=float(r.get("seconds", 0.0)),
+    )
     c = report.clean_accuracy
     body = [
         f"<h1>Robustness report: {_e(run.model)}</h1>",
-        f"<p class=\"meta\">dataset <code>{_e(r['dataset'])}</code> split <code>{_e(r.get('split'))}</code>, "
+        f'<p class="meta">dataset <code>{_e(r["dataset"])}</code> split <code>{_e(r.get("split"))}</code>, '
         f"n = {report.n_examples}, seed {_e(r['seed'])}, max_steps {_e(r['max_steps'])}, {_e(r.get('model_calls'))} model calls; "
         f"clean accuracy <b>{_e(fmt_rate(c.value, c.ci))}</b> ({c.k}/{c.n})</p>",
         "<h2>Summary (95% intervals)</h2>",
         _table(["n", *SUMMARY_HEADER], [[str(report.n_examples), *row] for row in summary_rows(report)]),
-        "<p class=\"note\">Perturbed accuracy is on each example's first draw; delta = clean - perturbed accuracy with "
+        '<p class="note">Perturbed accuracy is on each example\'s first draw; delta = clean - perturbed accuracy with '
         "Tango's paired score interval; robust ratio = fraction of examples no draw flipped (clean mistakes count as not "
         "robust), with Clopper-Pearson intervals.</p>",
     ]
     if specs:
         curves = {p["spec"]: p["rpr"]["survival"] for p in r["perturbations"]}
-        body += ["<h2>Survival curves</h2>", _figure(
-            lambda path: plot_survival(curves, path, title="RPR survival", n=report.n_examples, clean=c.value),
-            "survival curves with pointwise 95% bands",
-        ), "<p class=\"note\">Step 0 is the clean accuracy; shaded: pointwise Clopper-Pearson 95% bands.</p>"]  # fmt: skip
+        body += [
+            "<h2>Survival curves</h2>",
+            _figure(
+                lambda path: plot_survival(curves, path, title="RPR survival", n=report.n_examples, clean=c.value),
+                "survival curves with pointwise 95% bands",
+            ),
+            '<p class="note">Step 0 is the clean accuracy; shaded: pointwise Clopper-Pearson 95% bands.</p>',
+        ]
         groups = {
-            p["spec"]: {k: _rate(v, p["rpr"]["per_class_n"][k], p["rpr"]["per_class_ci95"][k]) for k, v in p["rpr"]["per_class"].items()}
+            p["spec"]: {
+                k: _rate(v, p["rpr"]["per_class_n"][k], p["rpr"]["per_class_ci95"][k])
+                for k, v in p["rpr"]["per_class"].items()
+            }
             for p in r["perturbations"]
         }
-        body += ["<h2>Robust ratio per class</h2>", _figure(lambda path: plot_per_class(groups, path, title="Robust ratio per class"), "per-class robust ratio")]
+        body += [
+            "<h2>Robust ratio per class</h2>",
+            _figure(
+                lambda path: plot_per_class(groups, path, title="Robust ratio per class"), "per-class robust ratio"
+            ),
+        ]
     body += _fragile_section(run, report)
     body += _examples_table(run)
     return body
@@ -119,10 +144,14 @@ def _fragile_section(run: Run, report: Any) -> list[str]:
     texts = run.source_texts() if run.task == "eval" else None
     body = ["<h2>Fragile examples (flipped soonest)</h2>"]
     if run.task == "eval" and texts is None:
-        body.append("<p class=\"note\">The original texts could not be read again; the flipped inputs are shown as they are.</p>")
+        body.append(
+            '<p class="note">The original texts could not be read again; the flipped inputs are shown as they are.</p>'
+        )
     for spec in run.specs:
         fragile = report.fragile(spec, FRAGILE_SHOWN)
-        body.append(f"<h3>{_e(spec)}: {sum(1 for x in run.records if (x['first_flip'].get(spec) or 0) > 0)} flipped examples</h3>")
+        body.append(
+            f"<h3>{_e(spec)}: {sum(1 for x in run.records if (x['first_flip'].get(spec) or 0) > 0)} flipped examples</h3>"
+        )
         if not fragile:
             body.append("<p>None flipped.</p>")
             continue
@@ -130,7 +159,11 @@ def _fragile_section(run: Run, report: Any) -> list[str]:
         for rec in fragile:
             if run.task == "vision-eval":
                 uri = (rec.get("flipped_image") or {}).get(spec)
-                shown = f'<img class="flip" alt="flipped image {_e(rec["index"])}" src="{_e(uri)}">' if uri and str(uri).startswith("data:image/png;base64,") else "(not stored)"
+                shown = (
+                    f'<img class="flip" alt="flipped image {_e(rec["index"])}" src="{_e(uri)}">'
+                    if uri and str(uri).startswith("data:image/png;base64,")
+                    else "(not stored)"
+                )
             else:
                 flipped = (rec.get("flipped_text") or {}).get(spec) or ""
                 original = texts.get(rec["index"]) if texts else None
@@ -154,8 +187,12 @@ def _examples_table(run: Run) -> list[str]:
     table = _table(header, rows, sortable=True, raw=True, id_="examples")
     # data-sort must sit on the cell for the sorter: move it from the span
     table = table.replace('<td><span data-sort="', '<td data-sort="').replace('">robust</span></td>', '">robust</td>')
-    return ["<h2>Per example</h2>", "<p class=\"note\">Click a column header to sort. first flip: the first draw the model "
-            "got wrong (0: the clean input is already wrong; robust: no draw flipped it).</p>", table]  # fmt: skip
+    return [
+        "<h2>Per example</h2>",
+        '<p class="note">Click a column header to sort. first flip: the first draw the model '
+        "got wrong (0: the clean input is already wrong; robust: no draw flipped it).</p>",
+        table,
+    ]
 
 
 def _certify_body(run: Run) -> list[str]:
@@ -168,29 +205,61 @@ def _certify_body(run: Run) -> list[str]:
         ["smoothed accuracy", fmt_rate(r["smoothed_accuracy"], r.get("smoothed_accuracy_ci95"))],
         ["abstain rate", fmt_rate(r["abstain_rate"], r.get("abstain_rate_ci95"))],
     ]
-    rows += [[f"certified accuracy, radius >= {k}", fmt_rate(v, r["certified_accuracy_ci95"][k])] for k, v in r["certified_accuracy"].items()]
+    rows += [
+        [f"certified accuracy, radius >= {k}", fmt_rate(v, r["certified_accuracy_ci95"][k])]
+        for k, v in r["certified_accuracy"].items()
+    ]
     rows.append(["median radius", "n/a" if r.get("median_radius") is None else f"{r['median_radius']:g}"])
     curve = {int(k): _rate(v, n, r["certified_accuracy_ci95"][k]) for k, v in r["certified_accuracy"].items()}
     label = f"{r.get('procedure')}, p_del = {r.get('p_del')}, alpha = {r.get('alpha')}"
     body = [
         f"<h1>Certified robustness: {_e(run.model)}</h1>",
-        f"<p class=\"meta\">dataset <code>{_e(r['dataset'])}</code> split <code>{_e(r.get('split'))}</code>, n = {n}, "
+        f'<p class="meta">dataset <code>{_e(r["dataset"])}</code> split <code>{_e(r.get("split"))}</code>, n = {n}, '
         f"p_del {_e(r.get('p_del'))}, alpha {_e(r.get('alpha'))}, seed {_e(s.get('seed'))}, {_e(r.get('model_calls'))} model calls</p>",
         "<h2>Summary (95% Clopper-Pearson intervals, n = " + str(n) + ")</h2>",
         _table(["metric", "value [95% CI]"], rows),
         "<h2>Certified accuracy</h2>",
-        _figure(lambda path: plot_certified_accuracy({label: curve}, path, title=f"{run.model} (n = {n})"), "certified accuracy curve"),
-        "<p class=\"note\">Fraction of examples predicted correctly with a certified Levenshtein radius of at least r; "
+        _figure(
+            lambda path: plot_certified_accuracy({label: curve}, path, title=f"{run.model} (n = {n})"),
+            "certified accuracy curve",
+        ),
+        '<p class="note">Fraction of examples predicted correctly with a certified Levenshtein radius of at least r; '
         "shaded and bars: Clopper-Pearson 95% intervals. Each certificate holds with probability at least 1 - alpha.</p>",
     ]
     ex = []
     for rec in run.records:
-        ex.append([
-            _e(rec["index"]), _e(rec["label"]), _e(rec["clean_prediction"]), "abstain" if rec["prediction"] is None else _e(rec["prediction"]),
-            _e(rec["radius"]), f"{rec['p_lower']:.4f}" if rec.get("p_lower") is not None else "", _e(rec.get("exact")), _e(rec.get("model_calls")),
-        ])  # fmt: skip
-    body += ["<h2>Per-example radii</h2>", "<p class=\"note\">Click a column header to sort.</p>",
-             _table(["index", "label", "clean prediction", "smoothed prediction", "certified radius", "p lower", "exact", "model calls"], ex, sortable=True, raw=True, id_="examples")]  # fmt: skip
+        ex.append(
+            [
+                _e(rec["index"]),
+                _e(rec["label"]),
+                _e(rec["clean_prediction"]),
+                "abstain" if rec["prediction"] is None else _e(rec["prediction"]),
+                _e(rec["radius"]),
+                f"{rec['p_lower']:.4f}" if rec.get("p_lower") is not None else "",
+                _e(rec.get("exact")),
+                _e(rec.get("model_calls")),
+            ]
+        )
+    body += [
+        "<h2>Per-example radii</h2>",
+        '<p class="note">Click a column header to sort.</p>',
+        _table(
+            [
+                "index",
+                "label",
+                "clean prediction",
+                "smoothed prediction",
+                "certified radius",
+                "p lower",
+                "exact",
+                "model calls",
+            ],
+            ex,
+            sortable=True,
+            raw=True,
+            id_="examples",
+        ),
+    ]
     return body
 
 

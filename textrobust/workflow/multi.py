@@ -18,7 +18,10 @@ def model_slugs(models: Sequence[str]) -> list[str]:
     (``-2``, ``-3`` appended when two models end alike)."""
     out: list[str] = []
     for model in models:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", str(model).rstrip("/\\").replace("\\", "/").split("/")[-1]).strip("-.") or "model"
+        base = (
+            re.sub(r"[^A-Za-z0-9._-]+", "-", str(model).rstrip("/\\").replace("\\", "/").split("/")[-1]).strip("-.")
+            or "model"
+        )
         slug, k = base, 2
         while slug in out:
             slug, k = f"{base}-{k}", k + 1
@@ -26,7 +29,9 @@ def model_slugs(models: Sequence[str]) -> list[str]:
     return out
 
 
-def eval_models(models: Sequence[str], output: Path | None, run_one: Callable[[str, Path], Any], *, is_main: bool = True) -> list[Path]:
+def eval_models(
+    models: Sequence[str], output: Path | None, run_one: Callable[[str, Path], Any], *, is_main: bool = True
+) -> list[Path]:
     """Run ``run_one(model, OUTPUT/<slug>)`` for each model, then compare the first model (A)
     with each other (B): into OUTPUT/ for two models, OUTPUT/compare-<slug of B>/ for more.
     Returns the comparison directories (written by the main process only)."""
@@ -35,7 +40,9 @@ def eval_models(models: Sequence[str], output: Path | None, run_one: Callable[[s
     from textrobust.workflow.runs import load_run
 
     if output is None:
-        raise UserError("several --model need --output DIR (each model's run goes to DIR/<model>, the comparison to DIR)")
+        raise UserError(
+            "several --model need --output DIR (each model's run goes to DIR/<model>, the comparison to DIR)"
+        )
     slugs = model_slugs(models)
     for model, slug in zip(models, slugs):
         run_one(model, output / slug)

@@ -55,10 +55,15 @@ class Run:
         s = self.settings
         try:
             data = load_text_examples(
-                s["dataset"], config=s.get("config"), split=s.get("split"), text_column=s.get("text_column"),
-                label_column=s.get("label_column"), limit=s.get("limit"), shuffle=bool(s.get("shuffle")),
+                s["dataset"],
+                config=s.get("config"),
+                split=s.get("split"),
+                text_column=s.get("text_column"),
+                label_column=s.get("label_column"),
+                limit=s.get("limit"),
+                shuffle=bool(s.get("shuffle")),
                 seed=int(s.get("seed", 0)),
-            )  # fmt: skip
+            )
         except (UserError, OSError) as e:
             warnings.warn(f"original texts unavailable ({e}); showing flipped texts only", stacklevel=2)
             return None
@@ -80,7 +85,9 @@ def load_run(path: str | Path) -> Run:
     try:
         settings = json.loads((directory / RUN).read_text())
         report = json.loads((directory / REPORT).read_text())
-        records = [json.loads(line) for line in (directory / EXAMPLES).read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = [
+            json.loads(line) for line in (directory / EXAMPLES).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     except json.JSONDecodeError as e:
         raise UserError(f"cannot read the run in {str(directory)!r}: {e}") from None
     if report.get("n_examples") != len(records):

@@ -26,11 +26,7 @@ from vision.smoothing.cohen import CohenJob
 from vision.smoothing.denoiser import load_denoiser
 from vision.smoothing.job import SmoothingJob
 from vision.smoothing.noise import SmoothingSettings, gaussian_draws
-from vision.smoothing.report import (
-    SmoothingReport,
-    build_smoothing_report,
-    write_smoothing_outputs,
-)
+from vision.smoothing.report import SmoothingReport, build_smoothing_report, write_smoothing_outputs
 from vision.smoothing.theorem import default_grid
 
 PROCEDURES = {"fast": SmoothingJob, "cohen": CohenJob}
@@ -64,7 +60,9 @@ def check_options(sigma: float, alpha: float, n0: int, n: int, procedure: str, r
         raise UserError(f"--n must be at least 1, got {n}")
     if procedure not in PROCEDURES:
         raise UserError(f"--procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
-    if radii is not None and (not radii or any(not math.isfinite(r) or r < 0 for r in radii) or list(radii) != sorted(set(radii))):
+    if radii is not None and (
+        not radii or any(not math.isfinite(r) or r < 0 for r in radii) or list(radii) != sorted(set(radii))
+    ):
         raise UserError(f"--radii must be distinct non-negative numbers in increasing order, got {list(radii)}")
 
 
@@ -133,19 +131,38 @@ def certify(
                 with torch.inference_mode():
                     module(torch.zeros((1, *examples.shape), device=classifier.device))
             except RuntimeError as e:
-                raise UserError(f"the denoiser cannot take images of shape {examples.shape}: {str(e).splitlines()[0]}") from None
+                raise UserError(
+                    f"the denoiser cannot take images of shape {examples.shape}: {str(e).splitlines()[0]}"
+                ) from None
         base = BaseClassifier(classifier, module)
         grid = tuple(float(r) for r in radii) if radii is not None else default_grid(sigma, n, alpha)
         settings = SmoothingSettings(
-            sigma=float(sigma), alpha=alpha, n0=n0, n=n, num_classes=len(classifier.label_map), seed=seed,
-            draw=gaussian_draws(sigma), grid=grid,
-        )  # fmt: skip
+            sigma=float(sigma),
+            alpha=alpha,
+            n0=n0,
+            n=n,
+            num_classes=len(classifier.label_map),
+            seed=seed,
+            draw=gaussian_draws(sigma),
+            grid=grid,
+        )
         run_settings = {
-            "task": "vision-certify", "procedure": procedure, "model": classifier.name,
-            "denoiser": meta["name"] if meta else None, "dataset": examples.name, "split": examples.split,
-            "limit": data.limit, "shuffle": data.shuffle, "sigma": float(sigma), "alpha": alpha, "n0": n0, "n": n,
-            "seed": seed, "radius_grid": list(grid), **(settings.schedule_settings() if procedure == "fast" else {}),
-        }  # fmt: skip
+            "task": "vision-certify",
+            "procedure": procedure,
+            "model": classifier.name,
+            "denoiser": meta["name"] if meta else None,
+            "dataset": examples.name,
+            "split": examples.split,
+            "limit": data.limit,
+            "shuffle": data.shuffle,
+            "sigma": float(sigma),
+            "alpha": alpha,
+            "n0": n0,
+            "n": n,
+            "seed": seed,
+            "radius_grid": list(grid),
+            **(settings.schedule_settings() if procedure == "fast" else {}),
+        }
         job_type = PROCEDURES[procedure]
         return Plan(
             settings=run_settings,
@@ -162,10 +179,22 @@ def certify(
         examples, classifier, grid = result.plan.context
         settings = result.plan.settings
         return build_smoothing_report(
-            result.records, grid=grid, seconds=result.seconds, model=classifier.name, denoiser=settings["denoiser"],
-            dataset=examples.name, split=examples.split, procedure=procedure, sigma=float(sigma), alpha=alpha, n0=n0,
-            n=n, seed=seed, resumed_examples=result.resumed, processes=result.processes,
+            result.records,
+            grid=grid,
+            seconds=result.seconds,
+            model=classifier.name,
+            denoiser=settings["denoiser"],
+            dataset=examples.name,
+            split=examples.split,
+            procedure=procedure,
+            sigma=float(sigma),
+            alpha=alpha,
+            n0=n0,
+            n=n,
+            seed=seed,
+            resumed_examples=result.resumed,
+            processes=result.processes,
             settings={k: v for k, v in settings.items() if k not in ("task", "model", "dataset", "split", "procedure")},
-        )  # fmt: skip
+        )
 
     return execute(prepare, build_report, run, write_outputs=write_smoothing_outputs)

@@ -32,7 +32,9 @@ def run_certify(model: str, dataset: str, sigma: float, *, radii: str | None, ru
     if not process_group().is_main:
         return
     console = console_for_tables()
-    title = f"Gaussian smoothing ({report.procedure}): {report.model}" + (f" + {report.denoiser}" if report.denoiser else "")
+    title = f"Gaussian smoothing ({report.procedure}): {report.model}" + (
+        f" + {report.denoiser}" if report.denoiser else ""
+    )
     table = Table("metric", "value", title=escape(f"{title}, sigma = {report.sigma:g}, alpha = {report.alpha:g}"))
     for metric, value in summary_rows(report):
         table.add_row(escape(metric), escape(value))

@@ -81,4 +81,6 @@ class CohenJob:
 
     def record(self) -> dict:
         assert self.certificate is not None, "record() before the job is done"
-        return smoothing_record(self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls)
+        return smoothing_record(
+            self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls
+        )

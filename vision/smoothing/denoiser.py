@@ -100,7 +100,9 @@ def train_denoiser(
     steps = math.ceil(len(x_train) / recipe.batch_size)
     history: list[dict] = []
     best = (math.inf, 0, None)
-    with progress_bar(recipe.epochs * steps, f"denoiser sigma={recipe.sigma:g}", enabled=progress, unit="batch") as advance:
+    with progress_bar(
+        recipe.epochs * steps, f"denoiser sigma={recipe.sigma:g}", enabled=progress, unit="batch"
+    ) as advance:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             order = torch.randperm(len(x_train), generator=order_gen)
@@ -116,28 +118,47 @@ def train_denoiser(
             val = _val_mse(model, x_val, recipe.sigma)
             history.append({"epoch": epoch, "train_mse": running / len(x_train), "val_mse": val})
             if log is not None:
-                log(f"denoiser sigma={recipe.sigma:g}: epoch {epoch}: train mse {running / len(x_train):.5f}, val mse {val:.5f}")
+                log(
+                    f"denoiser sigma={recipe.sigma:g}: epoch {epoch}: train mse {running / len(x_train):.5f}, val mse {val:.5f}"
+                )
             if val < best[0]:
                 best = (val, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
     model.load_state_dict(best[2])
     model.eval()
     noisy_mse = recipe.sigma**2  # MSE of the noisy input itself (unclipped noise)
     return model, {
-        "history": history, "best_epoch": best[1], "val_mse": best[0], "noisy_input_mse": noisy_mse,
-        "n_train": len(x_train), "n_val": len(x_val), "seconds": time.perf_counter() - started,
-    }  # fmt: skip
+        "history": history,
+        "best_epoch": best[1],
+        "val_mse": best[0],
+        "noisy_input_mse": noisy_mse,
+        "n_train": len(x_train),
+        "n_val": len(x_val),
+        "seconds": time.perf_counter() - started,
+    }
 
 
-def save_denoiser(model: Denoiser, directory: str | os.PathLike, *, sigma: float, image_shape: Sequence[int], extra: dict | None = None) -> Path:
+def save_denoiser(
+    model: Denoiser,
+    directory: str | os.PathLike,
+    *,
+    sigma: float,
+    image_shape: Sequence[int],
+    extra: dict | None = None,
+) -> Path:
     """Save as ``denoiser.json`` + ``model.safetensors`` (the layout of :func:`vision.models.save_model`)."""
     from safetensors.torch import save_file
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     meta = {
-        "architecture": ARCHITECTURE, "channels": model.channels, "width": model.width, "depth": model.depth,
-        "sigma": sigma, "image_shape": list(image_shape), **(extra or {}),
-    }  # fmt: skip
+        "architecture": ARCHITECTURE,
+        "channels": model.channels,
+        "width": model.width,
+        "depth": model.depth,
+        "sigma": sigma,
+        "image_shape": list(image_shape),
+        **(extra or {}),
+    }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS_FILE))
     return out
@@ -158,5 +179,7 @@ def load_denoiser(directory: str | os.PathLike) -> tuple[Denoiser, dict]:
         model = Denoiser(int(meta["channels"]), int(meta["width"]), int(meta["depth"]))
         model.load_state_dict(load_file(str(d / WEIGHTS_FILE)))
     except (OSError, KeyError, ValueError, RuntimeError) as e:
-        raise UserError(f"cannot load the denoiser in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise UserError(
+            f"cannot load the denoiser in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     return model.to(memory_format=torch.channels_last).eval(), meta

@@ -46,12 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from textrobust.certification.bounds import (
-    LookSchedule,
-    cp_lower_real,
-    cp_upper_real,
-    look_schedule,
-)
+from textrobust.certification.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule
 from textrobust.certification.certificate import QueryQueue
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.random import draw_key, stream_prefix
@@ -166,4 +161,6 @@ class SmoothingJob:
 
     def record(self) -> dict:
         assert self.certificate is not None, "record() before the job is done"
-        return smoothing_record(self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls)
+        return smoothing_record(
+            self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls
+        )

@@ -21,7 +21,9 @@ class SmoothedCertificate:
         return (-1.0 if self.radius is None else self.radius, self.p_lower)
 
 
-def smoothing_record(index: Hashable, label: int, clean_prediction: int | None, cert: SmoothedCertificate, *, model_calls: int) -> dict:
+def smoothing_record(
+    index: Hashable, label: int, clean_prediction: int | None, cert: SmoothedCertificate, *, model_calls: int
+) -> dict:
     """One line of ``examples.jsonl`` (full float precision)."""
     return {
         "index": index,

@@ -86,7 +86,9 @@ class SmoothingReport:
         }
 
 
-def build_smoothing_report(records: Sequence[Mapping[str, Any]], *, grid: Sequence[float], seconds: float, **fields: Any) -> SmoothingReport:
+def build_smoothing_report(
+    records: Sequence[Mapping[str, Any]], *, grid: Sequence[float], seconds: float, **fields: Any
+) -> SmoothingReport:
     """The report of ``records``: certified accuracy (with Clopper-Pearson 95% intervals and n) at
     every radius of ``grid``; ``fields`` are the run's settings. The median radius counts wrong
     and abstained images as -1 (so it is at least r exactly when half the images are certified at r)."""
@@ -155,8 +157,10 @@ def write_smoothing_outputs(report: SmoothingReport, directory: str | Path) -> d
     lines = [
         f"# Gaussian smoothing: {report.model}" + (f" with denoiser {report.denoiser}" if report.denoiser else ""),
         "",
-        (f"{report.dataset} ({report.split}), sigma = {report.sigma:g}, alpha = {report.alpha:g}, procedure {report.procedure} "
-         f"(n0 = {report.n0}, n = {report.n}), seed {report.seed}. Intervals: Clopper-Pearson 95%."),
+        (
+            f"{report.dataset} ({report.split}), sigma = {report.sigma:g}, alpha = {report.alpha:g}, procedure {report.procedure} "
+            f"(n0 = {report.n0}, n = {report.n}), seed {report.seed}. Intervals: Clopper-Pearson 95%."
+        ),
         "",
         "| metric | value |",
         "|---|---|",
@@ -165,5 +169,7 @@ def write_smoothing_outputs(report: SmoothingReport, directory: str | Path) -> d
     ]
     paths["report.md"].write_text("\n".join(lines))
     label = f"{report.procedure}, sigma = {report.sigma:g}, alpha = {report.alpha:g}"
-    paths["certified_accuracy.png"] = plot_curves({label: report.certified}, out / "certified_accuracy.png", title=f"{report.model} (n = {report.n_examples})")
+    paths["certified_accuracy.png"] = plot_curves(
+        {label: report.certified}, out / "certified_accuracy.png", title=f"{report.model} (n = {report.n_examples})"
+    )
     return paths
