@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Sequence
 
+import numpy as np
+
 from textrobust.certification.theorem import Number, certified_radius
-from textrobust.core.engine import Query
+from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.perturbation import Perturbation
+from textrobust.core.random import draw_key
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,36 @@ class QueryQueue:
     @property
     def empty(self) -> bool:
         return not self._pending
+
+
+class SelectionEstimation:
+    """The samples of a select-then-estimate certificate (CERT-ED's procedure, Cohen et al.'s
+    CERTIFY): the clean input, then draws ``1..n0`` (selection) and ``n0+1..n0+n`` (estimation)
+    of one stream, handed out ``budget`` at a time. :meth:`receive` counts the predictions per
+    stage and says when every sample is in; the two stages are independent samples."""
+
+    def __init__(self, clean: Any, draw: Any, prefix: bytes, n0: int, n: int, num_classes: int) -> None:
+        self.clean_prediction: int | None = None
+        self.counts = np.zeros((2, num_classes), dtype=np.int64)  # selection, estimation
+        self._sample = (clean, draw, prefix)
+        self._n0, self._n = n0, n
+        self._queue: QueryQueue | None = None
+
+    def queries(self, budget: int) -> list[Query]:
+        if self._queue is None:  # the queries are made when the job starts, not when it is created
+            clean, draw, prefix = self._sample
+            self._queue = QueryQueue()
+            self._queue.add(0, Given(clean))
+            for i in range(1, self._n0 + self._n + 1):
+                self._queue.add(i, Draw(draw, draw_key(prefix, i)))
+        return self._queue.take(budget)
+
+    def receive(self, predictions: Sequence[int]) -> bool:
+        """Count the answers to the last :meth:`queries`; whether all samples are answered."""
+        assert self._queue is not None, "receive() before queries()"
+        for i, pred in zip(self._queue.asked, predictions):
+            if i == 0:
+                self.clean_prediction = int(pred)
+            else:
+                self.counts[0 if i <= self._n0 else 1, int(pred)] += 1
+        return self._queue.empty

@@ -16,14 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
-import numpy as np
-
 from textrobust.certification.bounds import pair_bounds
-from textrobust.certification.certificate import Certificate, CertifySettings, QueryQueue, certificate_record
+from textrobust.certification.certificate import Certificate, CertifySettings, SelectionEstimation, certificate_record
 from textrobust.certification.deletion import DeletionSource
 from textrobust.certification.theorem import certified_radius
-from textrobust.core.engine import Draw, Given, Query
-from textrobust.core.random import draw_key, stream_prefix
+from textrobust.core.engine import Query
+from textrobust.core.random import stream_prefix
 
 
 @dataclass
@@ -41,35 +39,24 @@ class CertEdJob:
     source: DeletionSource = field(init=False)
 
     def __post_init__(self) -> None:
+        s = self.settings
         self.source = DeletionSource(tuple(self.units), 0)
-        self._prefix = stream_prefix(self.settings.seed, self.example_id, self.settings.draw.spec.canonical)
-        self._counts = np.zeros((2, self.settings.num_classes), dtype=np.int64)  # selection, estimation
-        self._queue = QueryQueue()
-        self._started = False
+        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
+        self._samples = SelectionEstimation(self.clean, s.draw, prefix, s.n0, s.n, s.num_classes)
 
     @property
     def done(self) -> bool:
         return self.certificate is not None
 
     def queries(self, budget: int) -> list[Query]:
-        s = self.settings
-        if not self._started:
-            self._started = True
-            self._queue.add(0, Given(self.clean))
-            for i in range(1, s.n0 + s.n + 1):
-                self._queue.add(i, Draw(s.draw, draw_key(self._prefix, i)))
-        return self._queue.take(budget)
+        return self._samples.queries(budget)
 
     def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
         s = self.settings
-        for i, pred in zip(self._queue.asked, predictions):
-            if i == 0:
-                self.clean_prediction = int(pred)
-            else:
-                self._counts[0 if i <= s.n0 else 1, int(pred)] += 1
-        if not self._queue.empty:
+        if not self._samples.receive(predictions):
             return
-        select, counts = self._counts
+        self.clean_prediction = self._samples.clean_prediction
+        select, counts = self._samples.counts
         order = sorted(range(s.num_classes), key=lambda y: (-select[y], y))
         top, runner = order[0], order[1]
         p_lower, p_upper = pair_bounds(int(counts[top]), int(counts[runner]), s.n, s.alpha)

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from textrobust.certification.certificate import QueryQueue
-from textrobust.core.engine import Draw, Given, Query
-from textrobust.core.random import draw_key, stream_prefix
+from textrobust.certification.certificate import SelectionEstimation
+from textrobust.core.engine import Query
+from textrobust.core.random import stream_prefix
 from textrobust.core.stats import clopper_pearson_lower
 from vision.smoothing.noise import SmoothingSettings
 from vision.smoothing.record import SmoothedCertificate, smoothing_record
@@ -46,34 +46,22 @@ class CohenJob:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self._prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
-        self._counts = np.zeros((2, s.num_classes), dtype=np.int64)  # selection, estimation
-        self._queue = QueryQueue()
-        self._started = False
+        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
+        self._samples = SelectionEstimation(self.source, s.draw, prefix, s.n0, s.n, s.num_classes)
 
     @property
     def done(self) -> bool:
         return self.certificate is not None
 
     def queries(self, budget: int) -> list[Query]:
-        s = self.settings
-        if not self._started:
-            self._started = True
-            self._queue.add(0, Given(self.source))
-            for i in range(1, s.n0 + s.n + 1):
-                self._queue.add(i, Draw(s.draw, draw_key(self._prefix, i)))
-        return self._queue.take(budget)
+        return self._samples.queries(budget)
 
     def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
         s = self.settings
-        for i, pred in zip(self._queue.asked, predictions):
-            if i == 0:
-                self.clean_prediction = int(pred)
-            else:
-                self._counts[0 if i <= s.n0 else 1, int(pred)] += 1
-        if not self._queue.empty:
+        if not self._samples.receive(predictions):
             return
-        selection, estimation = self._counts
+        self.clean_prediction = self._samples.clean_prediction
+        selection, estimation = self._samples.counts
         top = int(np.argmax(selection))  # first maximum: the lowest class id on ties
         p_lower = clopper_pearson_lower(int(estimation[top]), s.n, s.alpha)
         radius = gaussian_radius(p_lower, s.sigma)
