@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from textrobust.certification.certificate import CertifySettings
+from textrobust.certification.certificate import CertifySettings, check_sampling_options
 from textrobust.certification.deletion import join_tokens, join_words, tail_deletion
 from textrobust.certification.job import CertifyJob
 from textrobust.certification.outputs import write_certify_outputs
@@ -31,16 +31,9 @@ def check_options(p_del: float, alpha: float, n0: int, n: int, level: str, proce
     """Raise :class:`UserError` for an out-of-range option, naming the option and the valid range."""
     if not 0 < p_del < 1:
         raise UserError(f"--p-del must be in (0, 1), got {p_del}")
-    if not 0 < alpha < 1:
-        raise UserError(f"--alpha must be in (0, 1), got {alpha}")
-    if n0 < 1:
-        raise UserError(f"--n0 must be at least 1, got {n0}")
-    if n < 1:
-        raise UserError(f"--n must be at least 1, got {n}")
+    check_sampling_options(alpha, n0, n, procedure, list(PROCEDURES))
     if level not in LEVELS:
         raise UserError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
-    if procedure not in PROCEDURES:
-        raise UserError(f"--procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
     if max_enumerate < 0:
         raise UserError(f"--max-enumerate must be at least 0, got {max_enumerate}")
 

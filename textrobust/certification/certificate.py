@@ -183,3 +183,18 @@ class SelectionEstimation:
             else:
                 self.counts[0 if i <= self._n0 else 1, int(pred)] += 1
         return self._queue.empty
+
+
+def check_sampling_options(alpha: float, n0: int, n: int, procedure: str, procedures: Sequence[str]) -> None:
+    """Raise :class:`~textrobust.errors.UserError` unless ``alpha`` is in (0, 1), ``n0`` and ``n``
+    are at least 1 and ``procedure`` is one of ``procedures`` (the options every certifier takes)."""
+    from textrobust.errors import UserError
+
+    if not 0 < alpha < 1:
+        raise UserError(f"--alpha must be in (0, 1), got {alpha}")
+    if n0 < 1:
+        raise UserError(f"--n0 must be at least 1, got {n0}")
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
+    if procedure not in procedures:
+        raise UserError(f"--procedure must be one of {', '.join(procedures)}, got {procedure!r}")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textrobust.certification.certificate import check_sampling_options
 from textrobust.core.driver import Plan, RunResult, execute
 from textrobust.core.engine import Engine
 from textrobust.core.options import DataOptions, RunOptions, split_options
@@ -52,14 +53,7 @@ def check_options(sigma: float, alpha: float, n0: int, n: int, procedure: str, r
     """Raise :class:`UserError` for an out-of-range option, naming it and the valid range."""
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise UserError(f"--sigma must be a positive number, got {sigma}")
-    if not 0 < alpha < 1:
-        raise UserError(f"--alpha must be in (0, 1), got {alpha}")
-    if n0 < 1:
-        raise UserError(f"--n0 must be at least 1, got {n0}")
-    if n < 1:
-        raise UserError(f"--n must be at least 1, got {n}")
-    if procedure not in PROCEDURES:
-        raise UserError(f"--procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
+    check_sampling_options(alpha, n0, n, procedure, list(PROCEDURES))
     if radii is not None and (
         not radii or any(not math.isfinite(r) or r < 0 for r in radii) or list(radii) != sorted(set(radii))
     ):
