@@ -44,7 +44,21 @@ class Given:
     value: Any
 
 
-Query = Draw | Given
+@dataclass(frozen=True, slots=True)
+class Draws:
+    """Query: the draws of ``perturbation`` from streams ``keys``, in order (one input per key).
+
+    The same inputs as ``[Draw(perturbation, k) for k in keys]``, without an object per draw."""
+
+    perturbation: Perturbation
+    keys: Sequence[int]
+
+
+Query = Draw | Given | Draws
+
+
+def _width(query: Query) -> int:
+    return len(query.keys) if type(query) is Draws else 1
 
 
 class Job(Protocol):
@@ -157,29 +171,31 @@ class Engine:
     def _round(self, active: list[Job], budget: int, caches: dict[int, dict[Hashable, int]]) -> None:
         self.stats.rounds += 1
         asked = [(job, list(job.queries(budget))) for job in active]
+        widths = [sum(map(_width, queries)) for _, queries in asked]
         inputs = self._materialise(asked)
         keys = [self.key(x) for x in inputs] if self.key is not None else None
         predictions: list[int | None] = [None] * len(inputs)
         to_run: list[int] = []  # positions whose input goes to the model
         waiting: list[tuple[int, int]] = []  # (position, position it copies)
         pos = 0
-        for job, queries in asked:
-            cache = caches[id(job)]
-            first_seen: dict[Hashable, int] = {}
+        for (job, _), width in zip(asked, widths):
             fresh = len(to_run)
-            for _ in queries:
-                if keys is None:
-                    to_run.append(pos)
-                else:
-                    k = keys[pos]
+            if keys is None:
+                to_run.extend(range(pos, pos + width))
+                pos += width
+            else:
+                cache = caches[id(job)]
+                first_seen: dict[Hashable, int] = {}
+                for i in range(pos, pos + width):
+                    k = keys[i]
                     if k in cache:
-                        predictions[pos] = cache[k]
+                        predictions[i] = cache[k]
                     elif k in first_seen:
-                        waiting.append((pos, first_seen[k]))
+                        waiting.append((i, first_seen[k]))
                     else:
-                        first_seen[k] = pos
-                        to_run.append(pos)
-                pos += 1
+                        first_seen[k] = i
+                        to_run.append(i)
+                pos += width
             if isinstance(getattr(job, "model_calls", None), int):
                 job.model_calls += len(to_run) - fresh
         self.stats.queries += len(inputs)
@@ -195,8 +211,7 @@ class Engine:
         for i, source in waiting:
             predictions[i] = predictions[source]
         pos = 0
-        for job, queries in asked:
-            n = len(queries)
+        for (job, _), n in zip(asked, widths):
             preds = predictions[pos : pos + n]
             if keys is not None:
                 caches[id(job)].update(zip(keys[pos : pos + n], preds))
@@ -210,10 +225,20 @@ class Engine:
         groups: dict[int, tuple[Perturbation, list[int], list[Any], list[int]]] = {}
         for job, queries in asked:
             for q in queries:
-                if isinstance(q, Given):
+                kind = type(q)
+                if kind is Given or isinstance(q, Given):
                     flat.append(q.value)
+                    continue
+                group = groups.get(id(q.perturbation))
+                if group is None:
+                    group = groups[id(q.perturbation)] = (q.perturbation, [], [], [])
+                if kind is Draws:
+                    n = len(q.keys)
+                    group[1].extend(range(len(flat), len(flat) + n))
+                    group[2].extend([job.source] * n)
+                    group[3].extend(q.keys)
+                    flat.extend([None] * n)
                 else:
-                    group = groups.setdefault(id(q.perturbation), (q.perturbation, [], [], []))
                     group[1].append(len(flat))
                     group[2].append(job.source)
                     group[3].append(q.key)

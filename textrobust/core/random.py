@@ -56,6 +56,13 @@ def draw_key(prefix: bytes, k: int) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
 
 
+def draw_keys(prefix: bytes, start: int, stop: int) -> list[int]:
+    """``[draw_key(prefix, k) for k in range(start, stop)]``, with the common bytes packed once."""
+    head = struct.pack("<I", len(prefix)) + prefix + _DRAW_INDEX_HEADER
+    blake, pack, from_bytes = hashlib.blake2b, _pack_draw_index, int.from_bytes
+    return [from_bytes(blake(head + pack(k), digest_size=16).digest(), "little") for k in range(start, stop)]
+
+
 def generator(key: int) -> np.random.Generator:
     """A numpy Generator seeded by a stream key; equal keys give equal streams."""
     return np.random.Generator(np.random.PCG64(key))
