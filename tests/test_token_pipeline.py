@@ -172,3 +172,14 @@ def test_token_level_and_string_level_runs_agree(shared, synonyms):
     assert records[0] == records[1]
     assert any(t for r in records[0] for t in r["flipped_text"].values())  # some flips, stored as text
     assert all(isinstance(t, str) for r in records[0] for t in r["flipped_text"].values() if t is not None)
+
+
+def test_certify_token_level_batches_equal_classify_token_ids(shared, texts):
+    """``certify --level token`` classifies id sequences through TokenInputs: same labels as
+    the tokenizer-padded ``classify_token_ids``, on a real model."""
+    from textrobust.text.model import text_classifier
+
+    clf = text_classifier(str(shared / "models/minilm-l6-sst2"), device="cpu")
+    inputs = TokenInputs(clf)
+    seqs = [clf.tokenizer(t, add_special_tokens=False)["input_ids"][:: 1 + i % 3] for i, t in enumerate(texts[:40])]
+    assert np.array_equal(inputs.classify_ids(seqs), clf.classify_token_ids(seqs))

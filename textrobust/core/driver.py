@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterator, Sequence, TypeVar
 
 from textrobust.core.distributed import ProcessGroup, process_group
+from textrobust.core.speed import compile_classifier
 from textrobust.core.engine import Engine, EngineStats, Job
 from textrobust.core.options import RunOptions
 from textrobust.core.progress import progress_bar
@@ -101,6 +102,9 @@ def execute(
     started = time.perf_counter()
     group = group or process_group()
     plan = group.first_error(lambda: prepare(group))
+    plan.engine.overlap = run.overlap
+    if run.compile:
+        compile_classifier(plan.engine.classify)
     with open_store(group, plan.settings, run) as store:
         with progress_bar(len(plan.items), plan.description, enabled=run.progress and group.is_main) as advance:
             records, resumed = run_examples(

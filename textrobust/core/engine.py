@@ -113,7 +113,8 @@ class Engine:
     ``max_active`` caps the jobs in flight (default ``round_size``): with fewer jobs each
     gets a larger share of the round (``budget``), which means fewer Python calls per query
     for cheap models (images), at the cost of at most ``budget - 1`` queries a job asks for
-    past its early exit. Results never depend on it.
+    past its early exit. Results never depend on it. ``overlap`` prepares the next batch on
+    the host while the model runs one (for classifiers with ``prepare``/``run``/``collect``).
     """
 
     classify: Classifier
@@ -123,6 +124,7 @@ class Engine:
     round_size: int | None = None
     max_active: int | None = None
     stats: EngineStats = field(default_factory=EngineStats)
+    overlap: bool = False  # prepare batch t+1 on the host while batch t runs (see _classify_all)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -202,9 +204,9 @@ class Engine:
         self.stats.model_calls += len(to_run)
         if self.size is not None:
             to_run.sort(key=lambda i: self.size(inputs[i]), reverse=True)
-        for start in range(0, len(to_run), self.batch_size):
-            chunk = to_run[start : start + self.batch_size]
-            labels = self.classify([inputs[i] for i in chunk])
+        chunks = [to_run[start : start + self.batch_size] for start in range(0, len(to_run), self.batch_size)]
+        batches = [[inputs[i] for i in chunk] for chunk in chunks]
+        for chunk, labels in zip(chunks, self._classify_all(batches)):
             self.stats.batches += 1
             for i, label in zip(chunk, labels):
                 predictions[i] = int(label)
@@ -217,6 +219,28 @@ class Engine:
                 caches[id(job)].update(zip(keys[pos : pos + n], preds))
             job.receive(inputs[pos : pos + n], preds)
             pos += n
+
+    def _classify_all(self, batches: list[list[Any]]) -> list[Sequence[int]]:
+        """The labels of every batch. With ``overlap`` and a staged classifier (``prepare``,
+        ``run``, ``collect``), a background thread prepares batch t+1 while batch t runs, and
+        results are collected after every batch was started; the same calls in the same
+        order per batch, so the same labels."""
+        staged = all(hasattr(self.classify, name) for name in ("prepare", "run", "collect"))
+        if not (self.overlap and staged and len(batches) > 1):
+            return [self.classify(batch) for batch in batches]
+        from concurrent.futures import ThreadPoolExecutor
+
+        c: Any = self.classify
+        handles = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="textrobust-host") as pool:
+            ahead = [pool.submit(c.prepare, batch) for batch in batches[:2]]  # a bounded queue of 2
+            for t in range(len(batches)):
+                host = ahead[t].result()
+                if t + 2 < len(batches):
+                    ahead.append(pool.submit(c.prepare, batches[t + 2]))
+                ahead[t] = None  # type: ignore[call-overload]
+                handles.append(c.run(host))
+        return [c.collect(h) for h in handles]
 
     @staticmethod
     def _materialise(asked: list[tuple[Job, list[Query]]]) -> list[Any]:

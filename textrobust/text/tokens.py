@@ -285,8 +285,44 @@ class TokenInputs:
 
         return {k: torch.from_numpy(v) for k, v in self.assemble([self.key(x) for x in inputs]).items()}
 
+    # The three stages of a batch, so that the engine can prepare batch t+1 on the host while
+    # the device runs batch t (Engine.overlap); __call__ runs them in a row.
+    def prepare(self, inputs: Sequence[Any]) -> dict[str, Any]:
+        """Host stage: the batch as CPU tensors, in pinned memory when the model is on CUDA."""
+        batch = self.encoded(inputs)
+        if getattr(self.classifier.device, "type", str(self.classifier.device)) == "cuda":
+            batch = {k: v.pin_memory() for k, v in batch.items()}
+        return batch
+
+    def run(self, batch: dict[str, Any]) -> Any:
+        """Device stage: copy (non-blocking) and forward; the predicted model label ids stay on
+        the device (on CUDA nothing waits for the result here)."""
+        import torch
+
+        clf = self.classifier
+        batch = {k: v.to(clf.device, non_blocking=True) for k, v in batch.items()}
+        model = clf.model
+        was_training = model.training
+        if was_training:
+            model.eval()
+        try:
+            with torch.inference_mode():
+                return model(**batch).logits.argmax(dim=-1)
+        finally:
+            if was_training:
+                model.train()
+
+    def collect(self, handle: Any) -> np.ndarray:
+        """Dataset label ids of a :meth:`run` (waits for the device)."""
+        return self.classifier.label_map[handle.cpu().numpy()]
+
     def __call__(self, inputs: Sequence[Any]) -> np.ndarray:
-        return self.classifier.predict_encoded(self.encoded(inputs))
+        return self.collect(self.run(self.prepare(inputs)))
+
+    def classify_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Dataset label ids for token-id sequences without special tokens (``certify --level
+        token``): the same batch as ``TextClassifier.classify_token_ids``, assembled in numpy."""
+        return self([_pack(s) for s in sequences])
 
 
 def token_perturbation(perturbation: Perturbation, pieces: WordPieces) -> Perturbation:
