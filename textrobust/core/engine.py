@@ -114,7 +114,8 @@ class Engine:
     gets a larger share of the round (``budget``), which means fewer Python calls per query
     for cheap models (images), at the cost of at most ``budget - 1`` queries a job asks for
     past its early exit. Results never depend on it. ``overlap`` prepares the next batch on
-    the host while the model runs one (for classifiers with ``prepare``/``run``/``collect``).
+    the host while the model runs one (for classifiers with ``prepare``/``run``/``collect``;
+    ``None``: when the classifier is ``asynchronous``, i.e. runs on CUDA).
     """
 
     classify: Classifier
@@ -124,7 +125,7 @@ class Engine:
     round_size: int | None = None
     max_active: int | None = None
     stats: EngineStats = field(default_factory=EngineStats)
-    overlap: bool = False  # prepare batch t+1 on the host while batch t runs (see _classify_all)
+    overlap: bool | None = None  # prepare batch t+1 while batch t runs; None: where the device is asynchronous
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -226,7 +227,8 @@ class Engine:
         results are collected after every batch was started; the same calls in the same
         order per batch, so the same labels."""
         staged = all(hasattr(self.classify, name) for name in ("prepare", "run", "collect"))
-        if not (self.overlap and staged and len(batches) > 1):
+        overlap = self.overlap if self.overlap is not None else bool(getattr(self.classify, "asynchronous", False))
+        if not (overlap and staged and len(batches) > 1):
             return [self.classify(batch) for batch in batches]
         from concurrent.futures import ThreadPoolExecutor
 

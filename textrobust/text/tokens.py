@@ -106,7 +106,7 @@ class WordPieces:
         self.max_sources = max_sources
         self._sources: OrderedDict[str, Source] = OrderedDict()
         self.fallback_examples = 0  # examples tokenized as strings (not exact word by word)
-        self._backend = _plain_backend(tokenizer)
+        self._backend: Any = False  # made on first use (copying a backend takes milliseconds)
 
     def encode(self, texts: Sequence[str]) -> list[bytes]:
         """The tokenizer's ids of each text (no special tokens, no truncation), packed.
@@ -115,6 +115,8 @@ class WordPieces:
         or truncation): the same ids without the Python cost per text of the wrapper."""
         if not texts:
             return []
+        if self._backend is False:
+            self._backend = _plain_backend(self.tokenizer)
         if self._backend is not None:
             return [_pack(e.ids) for e in self._backend.encode_batch(list(texts), add_special_tokens=False)]
         out = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
@@ -206,7 +208,7 @@ class WordPieces:
         return out  # type: ignore[return-value]
 
 
-def check_tokenizer(tokenizer: Any, probes: Sequence[str] = PROBES) -> str | None:
+def check_tokenizer(tokenizer: Any, probes: Sequence[str] = PROBES, pieces: WordPieces | None = None) -> str | None:
     """Why word-by-word assembly would not reproduce this tokenizer (``None``: it does).
 
     Checks, on probe texts, that the ids of the re-joined words are the concatenation of the
@@ -217,7 +219,7 @@ def check_tokenizer(tokenizer: Any, probes: Sequence[str] = PROBES) -> str | Non
     if not callable(tokenizer):
         return "the tokenizer cannot be called"
     try:
-        pieces = WordPieces(tokenizer)
+        pieces = pieces or WordPieces(tokenizer)
         prefix, suffix = special_affixes(tokenizer)
         for text in probes:
             words = text.split()
@@ -254,6 +256,11 @@ class TokenInputs:
         self.left = getattr(tokenizer, "padding_side", "right") == "left"
         names = list(getattr(tokenizer, "model_input_names", ["input_ids", "attention_mask"]))
         self.names = [n for n in names if n in ("input_ids", "attention_mask", "token_type_ids")] or ["input_ids", "attention_mask"]
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the model runs asynchronously to the host (CUDA), so overlap pays."""
+        return getattr(self.classifier.device, "type", str(self.classifier.device)) == "cuda"
 
     def key(self, x: Any) -> bytes:
         return x if isinstance(x, bytes) else self.pieces.ids(x)
@@ -343,9 +350,10 @@ def token_pipeline(classifier: Any) -> TokenInputs | None:
     tokenizer = getattr(classifier, "tokenizer", None)
     if tokenizer is None or not hasattr(classifier, "predict_encoded"):
         return None
-    reason = check_tokenizer(tokenizer)
+    pieces = WordPieces(tokenizer)
+    reason = check_tokenizer(tokenizer, pieces=pieces)
     if reason is not None:
         warnings.warn(f"tokenizing every draw as a string (word-by-word token ids would not be exact: {reason})",
                       TextrobustWarning, stacklevel=2)  # fmt: skip
         return None
-    return TokenInputs(classifier)
+    return TokenInputs(classifier, pieces)
