@@ -118,7 +118,9 @@ class WordPieces:
         if self._backend is False:
             self._backend = _plain_backend(self.tokenizer)
         if self._backend is not None:
-            return [_pack(e.ids) for e in self._backend.encode_batch(list(texts), add_special_tokens=False)]
+            backend = self._backend
+            encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # fast: no offsets
+            return [_pack(e.ids) for e in encode(list(texts), add_special_tokens=False)]
         out = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [_pack(ids) for ids in out]
 
