@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from itertools import compress
 from typing import Callable, Sequence
+
+import numpy as np
 
 from textrobust.core.random import uniforms_ragged
 from textrobust.text.words import letters, match_case, split_affixes
@@ -42,7 +45,7 @@ class Parsed:
     text: str
     words: tuple[str, ...]
     affixes: tuple[tuple[str, str, str], ...]
-    typo_ok: tuple[bool, ...]  # a core of 3+ letters
+    typo_mask: np.ndarray  # bool per word: a core of 3+ letters
     keyed: tuple[tuple[int, ...], ...]  # positions of the core's letters on the keyboard map
 
 
@@ -51,9 +54,9 @@ def parse(text: str) -> Parsed:
     """The parsed form of ``text`` (cached: an example's draws parse it once)."""
     words = tuple(text.split())
     affixes = tuple(split_affixes(w) for w in words)
-    typo_ok = tuple(letters(core) >= 3 for _, core, _ in affixes)
+    typo_mask = np.array([letters(core) >= 3 for _, core, _ in affixes], dtype=bool)
     keyed = tuple(tuple(i for i, ch in enumerate(core) if ch.lower() in QWERTY_NEIGHBOURS) for _, core, _ in affixes)
-    return Parsed(text, words, affixes, typo_ok, keyed)
+    return Parsed(text, words, affixes, typo_mask, keyed)
 
 
 def render(parsed: Parsed, edit: Edit) -> str:
@@ -61,94 +64,132 @@ def render(parsed: Parsed, edit: Edit) -> str:
     return parsed.text if edit is None else " ".join(edit)
 
 
-EditFn = Callable[[Parsed, list, int], Edit]
-
-
-def edit_batch(texts: Sequence[str], keys: Sequence[int], per_word: int, fn: EditFn) -> list[tuple[Parsed, Edit]]:
-    """``(parsed text, edit)`` of every draw: ``fn(parsed, u, offset)`` reads the draw's numbers
-    ``u[offset : offset + per_word * len(words)]``, all drawn in one vectorised call."""
-    parsed = [parse(t) for t in texts]
-    counts = [per_word * len(p.words) for p in parsed]
-    flat, offsets = uniforms_ragged(keys, counts)
-    u = flat.tolist()
-    return [(p, fn(p, u, off) if p.words else None) for p, off in zip(parsed, offsets.tolist())]
-
-
-# ---- the edits of each perturbation (numbers per word, then the function) ----------------
-
-
-def delete_edit(p: float) -> tuple[int, EditFn]:
-    """Each word deleted when its number is below ``p``."""
-
-    def fn(parsed: Parsed, u: list, off: int) -> Edit:
-        words = parsed.words
-        row = u[off : off + len(words)]
-        kept = [w for w, x in zip(words, row) if x >= p]
-        return None if len(kept) == len(words) else kept
-
-    return 1, fn
-
-
-def swap_edit(p: float) -> tuple[int, EditFn]:
-    """Left to right: the pair at ``i`` swapped when number ``i`` is below ``p`` (then skip past it)."""
-
-    def fn(parsed: Parsed, u: list, off: int) -> Edit:
-        words = list(parsed.words)
-        changed = False
-        i = 0
-        while i < len(words) - 1:
-            if u[off + i] < p:
-                words[i], words[i + 1] = words[i + 1], words[i]
-                changed = True
-                i += 2
-            else:
-                i += 1
-        return words if changed else None
-
-    return 1, fn
-
-
 Options = Callable[[Parsed], Sequence[Sequence[str]]]  # replacement options per word
 
 
-def synonym_edit(p: float, options: Options) -> tuple[int, EditFn]:
+@dataclass(frozen=True)
+class EditRule:
+    """How one perturbation edits a parsed text from its numbers.
+
+    Each word has ``per_word`` numbers; the first is the word's coin: the word is *hit* when
+    it is below ``p`` and the word is ``eligible`` (``None``: every word). ``apply(parsed,
+    hits)`` gets the hit words in order as ``(word index, [the word's other numbers])`` and
+    returns the draw's words (``None``: unchanged). Coins are compared for a whole batch of
+    draws in one vectorised step, so Python only sees the hit words."""
+
+    per_word: int
+    p: float
+    apply: Callable[[Parsed, list], Edit]
+    eligible: Callable[[Parsed], np.ndarray] | None = None
+    keep_mask: bool = False  # apply gets the draw's keep list (coin >= p per word) instead (delete)
+
+
+def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> list[tuple[Parsed, Edit]]:
+    """``(parsed text, edit)`` of every draw, word ``i`` of a draw reading numbers
+    ``per_word * i ..`` of its stream; all numbers drawn and all coins compared at once."""
+    parsed = [parse(t) for t in texts]
+    lengths = np.fromiter((len(p.words) for p in parsed), dtype=np.int64, count=len(parsed))
+    flat, _ = uniforms_ragged(keys, (lengths * rule.per_word).tolist())
+    numbers = flat.reshape(-1, rule.per_word)  # one row per word of every draw, in order
+    hit = numbers[:, 0] < rule.p
+    if rule.eligible is not None and len(parsed):
+        hit &= np.concatenate([rule.eligible(p) for p in parsed]) if len(numbers) else hit
+    starts = np.zeros(len(parsed) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    out: list[Edit] = [None] * len(parsed)
+    rows = np.flatnonzero(hit)
+    if len(rows) == 0:
+        return list(zip(parsed, out))
+    draw_of = np.searchsorted(starts, rows, side="right") - 1
+    if rule.keep_mask:
+        keep = (~hit).tolist()
+        start_list = starts.tolist()
+        for d in np.unique(draw_of).tolist():
+            out[d] = rule.apply(parsed[d], keep[start_list[d] : start_list[d + 1]])
+        return list(zip(parsed, out))
+    words = (rows - starts[draw_of]).tolist()
+    extra = numbers[rows, 1:].tolist()
+    draws = draw_of.tolist()
+    j = 0
+    while j < len(draws):  # hits are grouped by draw, words in order
+        d = draws[j]
+        k = j
+        while k < len(draws) and draws[k] == d:
+            k += 1
+        out[d] = rule.apply(parsed[d], list(zip(words[j:k], extra[j:k])))
+        j = k
+    return list(zip(parsed, out))
+
+
+# ---- the rules of each perturbation ---------------------------------------------------------
+
+
+def delete_edit(p: float) -> EditRule:
+    """Each word deleted when its number is below ``p``."""
+
+    def apply(parsed: Parsed, keep: list) -> Edit:
+        return list(compress(parsed.words, keep))
+
+    return EditRule(1, p, apply, keep_mask=True)
+
+
+def swap_edit(p: float) -> EditRule:
+    """Left to right: the pair at ``i`` swapped when number ``i`` is below ``p`` (then the scan
+    moves past both words, so the coin of ``i + 1`` is not used)."""
+
+    def apply(parsed: Parsed, hits: list) -> Edit:
+        words = list(parsed.words)
+        last = len(words) - 1
+        changed = False
+        skip_to = 0
+        for i, _ in hits:
+            if i < skip_to or i >= last:
+                continue
+            words[i], words[i + 1] = words[i + 1], words[i]
+            changed = True
+            skip_to = i + 2
+        return words if changed else None
+
+    return EditRule(1, p, apply)
+
+
+def _has_options(options: Options) -> Callable[[Parsed], np.ndarray]:
+    def eligible(parsed: Parsed) -> np.ndarray:
+        return options.mask(parsed) if hasattr(options, "mask") else np.array([bool(o) for o in options(parsed)], dtype=bool)  # type: ignore[attr-defined]
+
+    return eligible
+
+
+def synonym_edit(p: float, options: Options) -> EditRule:
     """Word ``i`` with options replaced when number ``2i`` is below ``p``, by option
     ``floor(u[2i+1] * len(options))``, in the word's case and with its affixes."""
 
-    def fn(parsed: Parsed, u: list, off: int) -> Edit:
+    def apply(parsed: Parsed, hits: list) -> Edit:
         allowed = options(parsed)
-        out = None
-        for i, opts in enumerate(allowed):
-            if opts and u[off + 2 * i] < p:
-                if out is None:
-                    out = list(parsed.words)
-                pre, core, post = parsed.affixes[i]
-                out[i] = pre + match_case(opts[int(u[off + 2 * i + 1] * len(opts))], core) + post
+        out = list(parsed.words)
+        for i, (choice,) in hits:
+            opts = allowed[i]
+            pre, core, post = parsed.affixes[i]
+            out[i] = pre + match_case(opts[int(choice * len(opts))], core) + post
         return out
 
-    return 2, fn
+    return EditRule(2, p, apply, _has_options(options))
 
 
-def insert_edit(p: float, options: Options) -> tuple[int, EditFn]:
+def insert_edit(p: float, options: Options) -> EditRule:
     """For word ``i`` with options, when number ``3i`` is below ``p``, option
     ``floor(u[3i+1] * len)`` is inserted at position ``floor(u[3i+2] * (len(words) + 1))`` of
     the text as it is then (inserts in word order)."""
 
-    def fn(parsed: Parsed, u: list, off: int) -> Edit:
+    def apply(parsed: Parsed, hits: list) -> Edit:
         allowed = options(parsed)
-        inserts = [
-            (opts[int(u[off + 3 * i + 1] * len(opts))], u[off + 3 * i + 2])
-            for i, opts in enumerate(allowed)
-            if opts and u[off + 3 * i] < p
-        ]
-        if not inserts:
-            return None
         words = list(parsed.words)
-        for word, where in inserts:
-            words.insert(int(where * (len(words) + 1)), word)
+        for i, (choice, where) in hits:
+            opts = allowed[i]
+            words.insert(int(where * (len(words) + 1)), opts[int(choice * len(opts))])
         return words
 
-    return 3, fn
+    return EditRule(3, p, apply, _has_options(options))
 
 
 def _typo(core: str, keyed: tuple[int, ...], op_u: float, pos_u: float, key_u: float) -> str:
@@ -169,19 +210,15 @@ def _typo(core: str, keyed: tuple[int, ...], op_u: float, pos_u: float, key_u: f
     return core[: i + 1] + new + core[i + 1 :]  # insert a neighbour key after the letter
 
 
-def typo_edit(p: float) -> tuple[int, EditFn]:
+def typo_edit(p: float) -> EditRule:
     """Word ``i`` of 3+ letters hit when number ``4i`` is below ``p`` by one keyboard edit:
     the operation from number ``4i+1``, the position from ``4i+2``, the neighbour key from ``4i+3``."""
 
-    def fn(parsed: Parsed, u: list, off: int) -> Edit:
-        out = None
-        for i, ok in enumerate(parsed.typo_ok):
-            j = off + 4 * i
-            if ok and u[j] < p:
-                if out is None:
-                    out = list(parsed.words)
-                pre, core, post = parsed.affixes[i]
-                out[i] = pre + _typo(core, parsed.keyed[i], u[j + 1], u[j + 2], u[j + 3]) + post
+    def apply(parsed: Parsed, hits: list) -> Edit:
+        out = list(parsed.words)
+        for i, (op_u, pos_u, key_u) in hits:
+            pre, core, post = parsed.affixes[i]
+            out[i] = pre + _typo(core, parsed.keyed[i], op_u, pos_u, key_u) + post
         return out
 
-    return 4, fn
+    return EditRule(4, p, apply, lambda parsed: parsed.typo_mask)

@@ -22,6 +22,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, register
 from textrobust.errors import UserError
 from textrobust.text import edits
@@ -40,9 +42,9 @@ class TextPerturbation(Perturbation):
     candidates: CandidateSource | None = None  # the constrained candidate source, if any
 
     @classmethod
-    def from_edit(cls, spec: Spec, per_word: int, fn: edits.EditFn, candidates: CandidateSource | None = None) -> "TextPerturbation":
+    def from_edit(cls, spec: Spec, rule: edits.EditRule, candidates: CandidateSource | None = None) -> "TextPerturbation":
         def edit(texts: Sequence[str], keys: Sequence[int]) -> list[tuple[Parsed, Edit]]:
-            return edit_batch(texts, keys, per_word, fn)
+            return edit_batch(texts, keys, rule)
 
         def perturb_batch(texts: Sequence[str], keys: Sequence[int]) -> list[str]:
             return [t if e is None else " ".join(e) for t, (_, e) in zip(texts, edit(texts, keys))]
@@ -50,31 +52,43 @@ class TextPerturbation(Perturbation):
         return cls(spec, perturb_batch=perturb_batch, edit=edit, candidates=candidates)
 
 
-def _one(per_word_fn: tuple[int, edits.EditFn], text: str, key: int) -> str:
-    per_word, fn = per_word_fn
-    ((_, edit),) = edit_batch([text], [key], per_word, fn)
+def _one(rule: edits.EditRule, text: str, key: int) -> str:
+    ((_, edit),) = edit_batch([text], [key], rule)
     return text if edit is None else " ".join(edit)
 
 
-def _options(synonyms: Synonyms, candidates: CandidateSource | None, cache_size: int = 4096) -> edits.Options:
+class _Options:
     """Replacement options per word of a parsed text: ``candidates(text)`` when constrained,
-    else every synonym of the word's core; remembered for the last ``cache_size`` texts."""
-    cache: OrderedDict[str, tuple] = OrderedDict()
+    else every synonym of the word's core; with the mask of words that have any; remembered
+    for the last ``cache_size`` texts."""
 
-    def options(parsed: Parsed) -> Sequence[Sequence[str]]:
-        hit = cache.get(parsed.text)
+    def __init__(self, synonyms: Synonyms, candidates: CandidateSource | None, cache_size: int = 4096) -> None:
+        self.synonyms, self.candidates, self.cache_size = synonyms, candidates, cache_size
+        self._cache: OrderedDict[str, tuple[tuple, np.ndarray]] = OrderedDict()
+
+    def _get(self, parsed: Parsed) -> tuple[tuple, np.ndarray]:
+        hit = self._cache.get(parsed.text)
         if hit is not None:
             return hit
-        if candidates is not None:
-            found = tuple(candidates(parsed.text))
+        if self.candidates is not None:
+            found = tuple(self.candidates(parsed.text))
         else:
-            found = tuple(synonyms(core) if core else () for _, core, _ in parsed.affixes)
-        cache[parsed.text] = found
-        if len(cache) > cache_size:
-            cache.popitem(last=False)
-        return found
+            found = tuple(self.synonyms(core) if core else () for _, core, _ in parsed.affixes)
+        entry = (found, np.array([bool(o) for o in found], dtype=bool))
+        self._cache[parsed.text] = entry
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return entry
 
-    return options
+    def __call__(self, parsed: Parsed) -> Sequence[Sequence[str]]:
+        return self._get(parsed)[0]
+
+    def mask(self, parsed: Parsed) -> np.ndarray:
+        return self._get(parsed)[1]
+
+
+def _options(synonyms: Synonyms, candidates: CandidateSource | None) -> _Options:
+    return _Options(synonyms, candidates)
 
 
 def delete_words(text: str, key: int, p: float) -> str:
@@ -109,7 +123,7 @@ def insert_synonyms(text: str, key: int, p: float, synonyms: Synonyms, candidate
 
 def _plain(make):
     def build(spec: Spec, resources: Mapping[str, Any]) -> Perturbation:
-        return TextPerturbation.from_edit(spec, *make(spec["p"]))
+        return TextPerturbation.from_edit(spec, make(spec["p"]))
 
     return build
 
@@ -121,8 +135,7 @@ def _with_synonyms(make):
             raise UserError(f"{spec.canonical} needs synonyms: {MISSING_HELP}")
         constraints = Constraints.from_spec(spec)
         candidates = candidate_source(synonyms, constraints, resources) if constraints else None
-        per_word, fn = make(spec["p"], _options(synonyms, candidates))
-        return TextPerturbation.from_edit(spec, per_word, fn, candidates)
+        return TextPerturbation.from_edit(spec, make(spec["p"], _options(synonyms, candidates)), candidates)
 
     return build
 
