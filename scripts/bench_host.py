@@ -292,6 +292,34 @@ def real_labels(args):
     return load_text_examples(args.dataset, limit=args.limit, seed=0).labels
 
 
+def merge_medians(paths: list[str], out_path: str | None) -> None:
+    """One JSON whose rows hold, per case, the median of the runs' CPU and wall µs per draw
+    (each run its own process; interleaving two checkouts' runs spreads machine load evenly)."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    merged = dict(runs[0], runs=[{k: r[k] for k in ("commit", "load_average_at_start", "load_average_at_end") if k in r} for r in runs])
+    rows = []
+    for i, row in enumerate(runs[0]["rows"]):
+        same = [r["rows"][i] for r in runs]
+        out = dict(row)
+        for key in ("cpu_us_per_draw", "wall_us_per_draw", "draws_per_cpu_s", "model_calls_per_cpu_s", "model_calls_per_wall_s", "cpu_s", "wall_s"):
+            if key in row:
+                out[key] = statistics.median(x[key] for x in same)
+                out[key + "_runs"] = [x[key] for x in same]
+        rows.append(out)
+    merged["rows"] = rows
+    for row in rows:
+        if "ratio_paper_over_ours_cpu" in row:  # recompute from the medians
+            ours = next(r for r in rows if r["case"].startswith("vision eval"))
+            row["ratio_paper_over_ours_cpu"] = row["cpu_us_per_draw"] / ours["cpu_us_per_draw"]
+            row["ratio_paper_over_ours_wall"] = row["wall_us_per_draw"] / ours["wall_us_per_draw"]
+    text = json.dumps(merged, indent=2) + "\n"
+    if out_path:
+        Path(out_path).write_text(text)
+    for row in rows:
+        figure = row.get("cpu_us_per_draw", row.get("model_calls_per_cpu_s"))
+        print(f"{row['case']:60s} {figure:10.2f}")
+
+
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -310,7 +338,12 @@ def main() -> None:
     ap.add_argument("--tiny-limit", type=int, default=60)
     ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--median-of", nargs="+", default=None, metavar="JSON",
+                    help="merge runs of this script (e.g. interleaved with a baseline's) into their per-case median")
     args = ap.parse_args()
+    if args.median_of:
+        merge_medians(args.median_of, args.json)
+        return
     args.shared = shared
     cases = set(args.cases.split(","))
 
