@@ -67,3 +67,15 @@ def test_cli_has_compile_and_overlap_options():
     result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--compile" in result.output and "--overlap" in result.output
+
+
+def test_token_level_eval_is_identical_across_batch_sizes(keyword_model, tiny_dataset, tmp_path, torch_single_thread):
+    """Batch sizes 1, 7 and 256 (token-level draws, overlap forced on): byte-identical examples.jsonl."""
+    specs = ["delete:p=0.3", "typo:p=0.3", "swap:p=0.3"]
+    outs = []
+    for b in (1, 7, 256):
+        report = textrobust.evaluate(str(keyword_model), None, str(tiny_dataset), specs, max_steps=20, limit=40,
+                                     batch_size=b, output_dir=str(tmp_path / f"b{b}"), overlap=True, device="cpu")  # fmt: skip
+        assert any(report[s].rpr.n_flipped > 0 for s in specs)
+        outs.append((tmp_path / f"b{b}/examples.jsonl").read_bytes())
+    assert outs[0] == outs[1] == outs[2]
