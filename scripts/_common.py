@@ -30,5 +30,9 @@ def machine() -> str:
     """A one-line description of where a benchmark ran."""
     import torch
 
-    where = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    where = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    )
     return f"{platform.machine()} {where}, torch {torch.__version__}"

@@ -44,7 +44,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--chunk", type=int, default=5, help="sentences per alternation of the two procedures")
     p.add_argument("--output", default=None, help="write the measurements as JSON here")
-    p.add_argument("--records", default=None, help="keep each procedure's examples.jsonl per chunk under this directory")
+    p.add_argument(
+        "--records", default=None, help="keep each procedure's examples.jsonl per chunk under this directory"
+    )
     return p.parse_args()
 
 
@@ -61,19 +63,32 @@ def main() -> None:
 
     model, tokenizer = load_model(args.model, resolve_device(None), torch.float32)
     split = load_split(args.dataset, None, args.split).dataset
-    rows = sorted(np.random.default_rng(args.seed).choice(len(split), size=min(args.limit, len(split)), replace=False).tolist())
+    rows = sorted(
+        np.random.default_rng(args.seed).choice(len(split), size=min(args.limit, len(split)), replace=False).tolist()
+    )
     cap = radius_cap(args.p_del)
-    totals = {p: {"calls": 0, "wall": 0.0, "cpu": 0.0, "k": np.zeros(cap + 1, dtype=int), "n": 0} for p in ("fast", "cert-ed")}
+    totals = {
+        p: {"calls": 0, "wall": 0.0, "cpu": 0.0, "k": np.zeros(cap + 1, dtype=int), "n": 0} for p in ("fast", "cert-ed")
+    }
     for c, start in enumerate(range(0, len(rows), args.chunk)):
         chunk = split.select(rows[start : start + args.chunk])
         order = ("fast", "cert-ed") if c % 2 == 0 else ("cert-ed", "fast")
         for procedure in order:
             wall, cpu = time.perf_counter(), time.process_time()
             report = certify(
-                model, tokenizer, chunk, args.p_del, n0=args.n0, n=args.n, alpha=args.alpha, procedure=procedure,
-                batch_size=args.batch_size, seed=args.seed + c,
-                output_dir=None if args.records is None else Path(args.records) / procedure / f"chunk{c}", overwrite=True,
-            )  # fmt: skip
+                model,
+                tokenizer,
+                chunk,
+                args.p_del,
+                n0=args.n0,
+                n=args.n,
+                alpha=args.alpha,
+                procedure=procedure,
+                batch_size=args.batch_size,
+                seed=args.seed + c,
+                output_dir=None if args.records is None else Path(args.records) / procedure / f"chunk{c}",
+                overwrite=True,
+            )
             t = totals[procedure]
             t["wall"] += time.perf_counter() - wall
             t["cpu"] += time.process_time() - cpu
@@ -81,19 +96,37 @@ def main() -> None:
             t["k"] += np.array([report.certified[r].k for r in range(cap + 1)])
             t["n"] += report.n_examples
         done = min(start + args.chunk, len(rows))
-        print(f"{done}/{len(rows)} sentences: " + ", ".join(f"{p} {t['calls'] / t['n']:.0f} calls/ex {t['wall'] / t['n']:.2f} s/ex" for p, t in totals.items()), file=sys.stderr, flush=True)
+        print(
+            f"{done}/{len(rows)} sentences: "
+            + ", ".join(
+                f"{p} {t['calls'] / t['n']:.0f} calls/ex {t['wall'] / t['n']:.2f} s/ex" for p, t in totals.items()
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
 
     n = len(rows)
     result = {
-        "model": args.model, "dataset": args.dataset, "split": args.split, "sentences": n, "rows": rows, "seed": args.seed,
-        "p_del": args.p_del, "alpha": args.alpha, "n0": args.n0, "n": args.n, "batch_size": args.batch_size,
+        "model": args.model,
+        "dataset": args.dataset,
+        "split": args.split,
+        "sentences": n,
+        "rows": rows,
+        "seed": args.seed,
+        "p_del": args.p_del,
+        "alpha": args.alpha,
+        "n0": args.n0,
+        "n": args.n,
+        "batch_size": args.batch_size,
         "machine": machine(),
-    }  # fmt: skip
+    }
     for p, t in totals.items():
         result[p] = {
-            "model_calls_per_example": t["calls"] / n, "wall_s_per_example": t["wall"] / n, "cpu_s_per_example": t["cpu"] / n,
+            "model_calls_per_example": t["calls"] / n,
+            "wall_s_per_example": t["wall"] / n,
+            "cpu_s_per_example": t["cpu"] / n,
             "certified_accuracy": {str(r): int(k) / n for r, k in enumerate(t["k"])},
-        }  # fmt: skip
+        }
     fast, ref = result["fast"], result["cert-ed"]
     result["ratios"] = {
         "model_calls": ref["model_calls_per_example"] / fast["model_calls_per_example"],
@@ -107,15 +140,21 @@ def main() -> None:
         "certified accuracy no worse at every radius": all(no_worse),
     }
     radii = " | ".join(f"r>={r}" for r in range(cap + 1))
-    print(f"\nSST-2 {args.split}, {n} random sentences (seed {args.seed}), p_del {args.p_del}, alpha {args.alpha}, n0 {args.n0}, n {args.n}; {machine()}\n")
+    print(
+        f"\nSST-2 {args.split}, {n} random sentences (seed {args.seed}), p_del {args.p_del}, alpha {args.alpha}, n0 {args.n0}, n {args.n}; {machine()}\n"
+    )
     print(f"| procedure | model calls / sentence | wall s / sentence | CPU s / sentence | {radii} |")
     print("|---|---:|---:|---:|" + "---:|" * (cap + 1))
     for name, key in (("CERT-ED (reference)", "cert-ed"), ("textrobust certify", "fast")):
         r = result[key]
         accs = " | ".join(f"{r['certified_accuracy'][str(k)]:.2f}" for k in range(cap + 1))
-        print(f"| {name} | {r['model_calls_per_example']:.0f} | {r['wall_s_per_example']:.2f} | {r['cpu_s_per_example']:.2f} | {accs} |")
+        print(
+            f"| {name} | {r['model_calls_per_example']:.0f} | {r['wall_s_per_example']:.2f} | {r['cpu_s_per_example']:.2f} | {accs} |"
+        )
     ratios = result["ratios"]
-    print(f"\nratios (reference / fast): model calls {ratios['model_calls']:.1f}x, wall time {ratios['wall_time']:.1f}x, CPU time {ratios['cpu_time']:.1f}x")
+    print(
+        f"\nratios (reference / fast): model calls {ratios['model_calls']:.1f}x, wall time {ratios['wall_time']:.1f}x, CPU time {ratios['cpu_time']:.1f}x"
+    )
     for target, ok in result["targets"].items():
         print(f"  {'met' if ok else 'NOT met'}: {target}")
     if args.output:

@@ -77,9 +77,17 @@ def main() -> None:
     done_hook = model.register_forward_hook(stop, with_kwargs=True)
     with timer(out, "ours_s"):
         report = textrobust.evaluate(
-            model, tokenizer, args.dataset, specs, max_steps=steps, seed=args.seed, batch_size=args.batch_size,
-            limit=args.limit, synonyms=args.synonyms, device=args.device,
-        )  # fmt: skip
+            model,
+            tokenizer,
+            args.dataset,
+            specs,
+            max_steps=steps,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            synonyms=args.synonyms,
+            device=args.device,
+        )
     hook.remove()
     done_hook.remove()
     out["ours_forward_s"] = forward["s"]
@@ -132,11 +140,19 @@ def main() -> None:
     print(f"machine: {out['machine']}")
     print(f"{n} examples x {len(specs)} perturbations, max_steps {steps}")
     print(f"{'':28}{'wall s':>10}{'CPU s':>10}{'examples/s':>12}{'model calls':>14}")
-    for name, key, calls in [("(a) textrobust engine", "ours", ours_calls), ("(b) paper procedure", "paper", paper_calls), ("(c) raw-forward floor", "floor", ours_calls)]:
+    for name, key, calls in [
+        ("(a) textrobust engine", "ours", ours_calls),
+        ("(b) paper procedure", "paper", paper_calls),
+        ("(c) raw-forward floor", "floor", ours_calls),
+    ]:
         print(f"{name:28}{out[key + '_s']:>10.1f}{out[key + '_s_cpu']:>10.1f}{n / out[key + '_s']:>12.2f}{calls:>14}")
     print(f"of (a)'s {out['ours_s']:.1f} s, {out['ours_forward_s']:.1f} s were model forward passes")
-    print(f"wall: b/a = {out['ratio_paper_over_ours']:.2f} (target >= 3)   a/c = {out['ratio_ours_over_floor']:.2f} (target <= 1.3)")
-    print(f"CPU:  b/a = {out['cpu_ratio_paper_over_ours']:.2f}                a/c = {out['cpu_ratio_ours_over_floor']:.2f}")
+    print(
+        f"wall: b/a = {out['ratio_paper_over_ours']:.2f} (target >= 3)   a/c = {out['ratio_ours_over_floor']:.2f} (target <= 1.3)"
+    )
+    print(
+        f"CPU:  b/a = {out['cpu_ratio_paper_over_ours']:.2f}                a/c = {out['cpu_ratio_ours_over_floor']:.2f}"
+    )
     print(f"every first_flip agrees between (a) and (b): {agree}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

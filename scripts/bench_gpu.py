@@ -51,7 +51,9 @@ class Utilisation:
             try:
                 subprocess.run(["nvidia-smi", "-L"], capture_output=True, check=True, timeout=10)
                 query = ["nvidia-smi", f"--id={index}", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"]
-                self._read = lambda: float(subprocess.run(query, capture_output=True, text=True, timeout=5).stdout.split()[0])
+                self._read = lambda: float(
+                    subprocess.run(query, capture_output=True, text=True, timeout=5).stdout.split()[0]
+                )
                 self.source = "nvidia-smi"
             except Exception:  # noqa: BLE001
                 self._read = None
@@ -125,7 +127,9 @@ def main() -> None:
             torch.cuda.synchronize()
 
     def once():
-        plan = eval_plan(clf, data, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=args.batch_size)
+        plan = eval_plan(
+            clf, data, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=args.batch_size
+        )
         result = execute(lambda group: plan, lambda result: result, run)
         sync()
         return result
@@ -133,7 +137,9 @@ def main() -> None:
     # untimed run: warm-up (CUDA context, kernels, torch.compile) and the batches to replay for (c)
     recorded: list[dict] = []
     hook = model.register_forward_pre_hook(
-        lambda m, a, kw: recorded.append({k: v.detach().to("cpu") for k, v in kw.items() if isinstance(v, torch.Tensor)}),
+        lambda m, a, kw: recorded.append(
+            {k: v.detach().to("cpu") for k, v in kw.items() if isinstance(v, torch.Tensor)}
+        ),
         with_kwargs=True,
     )
     first = once()
@@ -186,8 +192,12 @@ def main() -> None:
         "gpu_utilisation_mean_percent": util.mean() if util is not None else None,
         "gpu_utilisation_source": util.source if util is not None else None,
     }
-    print(f"{out['model']} on {out['device']} ({out['dtype']}), {len(data)} examples, {calls} model calls in {len(recorded)} batches")
-    print(f"(a) textrobust eval : {out['ours_model_calls_per_s']:10.0f} model calls/s  ({ours_s:.2f} s, {out['ours_examples_per_s']:.1f} examples/s)")
+    print(
+        f"{out['model']} on {out['device']} ({out['dtype']}), {len(data)} examples, {calls} model calls in {len(recorded)} batches"
+    )
+    print(
+        f"(a) textrobust eval : {out['ours_model_calls_per_s']:10.0f} model calls/s  ({ours_s:.2f} s, {out['ours_examples_per_s']:.1f} examples/s)"
+    )
     print(f"(c) raw forward     : {out['floor_model_calls_per_s']:10.0f} model calls/s  ({floor_s:.2f} s)")
     print(f"(a) / (c) throughput: {out['ratio_ours_over_floor_throughput']:.2f} (target on a GPU >= 0.70)")
     print(f"GPU utilisation during (a): {out['gpu_utilisation_mean_percent']} ({out['gpu_utilisation_source']})")

@@ -45,16 +45,41 @@ if os.environ.get("PYTHONPATH") is None:
     sys.path.insert(0, str(ROOT))
 
 CATEGORIES = {
-    "perturbation": ("textrobust/text/perturbations.py", "textrobust/text/words.py", "textrobust/text/candidates.py",
-                     "textrobust/text/synonyms.py", "textrobust/text/edits.py", "textrobust/certification/deletion.py",
-                     "vision/ops.py", "vision/perturbations.py", "vision/batch.py", "bench_vision.py"),
+    "perturbation": (
+        "textrobust/text/perturbations.py",
+        "textrobust/text/words.py",
+        "textrobust/text/candidates.py",
+        "textrobust/text/synonyms.py",
+        "textrobust/text/edits.py",
+        "textrobust/certification/deletion.py",
+        "vision/ops.py",
+        "vision/perturbations.py",
+        "vision/batch.py",
+        "bench_vision.py",
+    ),
     "random streams": ("textrobust/core/random.py", "numpy/random", "_blake2", "Generator", "PCG64", "scipy/stats"),
-    "tokenization/assembly": ("transformers/", "tokenizers", "textrobust/text/model.py", "textrobust/text/tokens.py",
-                              "textrobust/text/pipeline.py", "torch/", "<built-in method torch", "bench_host.py:null"),
-    "engine bookkeeping": ("textrobust/core/engine.py", "textrobust/core/rpr.py", "textrobust/core/runner.py",
-                           "textrobust/core/driver.py", "textrobust/core/store.py", "textrobust/core/distributed.py",
-                           "textrobust/core/progress.py", "textrobust/certification/job.py", "textrobust/certification/"),
-}  # fmt: skip
+    "tokenization/assembly": (
+        "transformers/",
+        "tokenizers",
+        "textrobust/text/model.py",
+        "textrobust/text/tokens.py",
+        "textrobust/text/pipeline.py",
+        "torch/",
+        "<built-in method torch",
+        "bench_host.py:null",
+    ),
+    "engine bookkeeping": (
+        "textrobust/core/engine.py",
+        "textrobust/core/rpr.py",
+        "textrobust/core/runner.py",
+        "textrobust/core/driver.py",
+        "textrobust/core/store.py",
+        "textrobust/core/distributed.py",
+        "textrobust/core/progress.py",
+        "textrobust/certification/job.py",
+        "textrobust/certification/",
+    ),
+}
 
 
 def _category(func: tuple) -> str | None:
@@ -101,15 +126,19 @@ def null_text_classifier(tokenizer, num_labels: int = 2):
     class NullModel(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.config = SimpleNamespace(id2label={i: f"LABEL_{i}" for i in range(num_labels)}, num_labels=num_labels,
-                                          max_position_embeddings=512)  # fmt: skip
+            self.config = SimpleNamespace(
+                id2label={i: f"LABEL_{i}" for i in range(num_labels)},
+                num_labels=num_labels,
+                max_position_embeddings=512,
+            )
 
         def forward(self, input_ids=None, **kwargs):
             return SimpleNamespace(logits=torch.zeros((input_ids.shape[0], num_labels)))
 
     model = NullModel()
-    return TextClassifier(model, tokenizer, torch.device("cpu"), model_max_length(model, tokenizer),
-                          np.arange(num_labels), "null")  # fmt: skip
+    return TextClassifier(
+        model, tokenizer, torch.device("cpu"), model_max_length(model, tokenizer), np.arange(num_labels), "null"
+    )
 
 
 def timed(fn, repeats: int) -> tuple[dict, object]:
@@ -119,7 +148,12 @@ def timed(fn, repeats: int) -> tuple[dict, object]:
         out = fn()
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
-    return {"cpu_s": statistics.median(cpus), "wall_s": statistics.median(walls), "cpu_s_runs": cpus, "wall_s_runs": walls}, out
+    return {
+        "cpu_s": statistics.median(cpus),
+        "wall_s": statistics.median(walls),
+        "cpu_s_runs": cpus,
+        "wall_s_runs": walls,
+    }, out
 
 
 def profiled(fn) -> dict[str, float]:
@@ -142,7 +176,9 @@ def summarise(name: str, times: dict, draws: int, queries: int, share: dict, ext
         "breakdown": share,
         **(extra or {}),
     }
-    print(f"{name:46s} {row['cpu_us_per_draw']:9.2f} {row['wall_us_per_draw']:9.2f} {row['draws_per_cpu_s']:11.0f}  {draws} draws")
+    print(
+        f"{name:46s} {row['cpu_us_per_draw']:9.2f} {row['wall_us_per_draw']:9.2f} {row['draws_per_cpu_s']:11.0f}  {draws} draws"
+    )
     print(f"{'':46s} {share}")
     return row
 
@@ -169,24 +205,48 @@ def text_case(args, name: str, specs: list[str], data, clf, synonyms) -> dict:
             warm["candidates_cpu_s_per_example"] = (time.process_time() - t) / len(data.texts)
 
     def once():
-        plan = eval_plan(clf, data, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=args.batch_size)
+        plan = eval_plan(
+            clf, data, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=args.batch_size
+        )
         return run_plan(plan, args.batch_size)
 
     times, result = timed(once, args.repeats)
     draws = len(result.records) * len(specs) * args.max_steps  # every example is robust: all draws run
-    assert all(v is None for r in result.records for v in r["first_flip"].values()), "null model must keep every example robust"
+    assert all(v is None for r in result.records for v in r["first_flip"].values()), (
+        "null model must keep every example robust"
+    )
     share = profiled(once)
-    return summarise(name, times, draws, result.stats.queries, share,
-                     {"specs": specs, "examples": len(result.records), "model_calls": result.model_calls, **warm})  # fmt: skip
+    return summarise(
+        name,
+        times,
+        draws,
+        result.stats.queries,
+        share,
+        {"specs": specs, "examples": len(result.records), "model_calls": result.model_calls, **warm},
+    )
 
 
 def certify_case(args, level: str, data, clf) -> dict:
     from textrobust.certification.api import CertifyOptions, certify_plan
     from textrobust.core.options import DataOptions
 
-    o = CertifyOptions(p_del=0.9, alpha=0.05, n0=args.certify_n0, n=args.certify_n, exact=False, level=level,
-                       procedure="cert-ed", max_enumerate=0, seed=0)  # fmt: skip
-    small = replace(data, ids=data.ids[: args.certify_limit], texts=data.texts[: args.certify_limit], labels=data.labels[: args.certify_limit])
+    o = CertifyOptions(
+        p_del=0.9,
+        alpha=0.05,
+        n0=args.certify_n0,
+        n=args.certify_n,
+        exact=False,
+        level=level,
+        procedure="cert-ed",
+        max_enumerate=0,
+        seed=0,
+    )
+    small = replace(
+        data,
+        ids=data.ids[: args.certify_limit],
+        texts=data.texts[: args.certify_limit],
+        labels=data.labels[: args.certify_limit],
+    )
 
     def once():
         return run_plan(certify_plan(clf, small, DataOptions(), args.batch_size, o), args.batch_size)
@@ -194,8 +254,14 @@ def certify_case(args, level: str, data, clf) -> dict:
     times, result = timed(once, args.repeats)
     draws = result.stats.queries - len(small)  # every query but the clean inputs is a draw
     share = profiled(once)
-    return summarise(f"certify --level {level} (cert-ed, n0={o.n0}, n={o.n})", times, draws, result.stats.queries, share,
-                     {"examples": len(small), "model_calls": result.model_calls})  # fmt: skip
+    return summarise(
+        f"certify --level {level} (cert-ed, n0={o.n0}, n={o.n})",
+        times,
+        draws,
+        result.stats.queries,
+        share,
+        {"examples": len(small), "model_calls": result.model_calls},
+    )
 
 
 def vision_cases(args) -> list[dict]:
@@ -220,12 +286,22 @@ def vision_cases(args) -> list[dict]:
     pixels = build(f"pixels:k={k}", "image")
 
     def once():
-        return run_plan(image_rpr_plan({}, clf, test, [pixels], max_steps=args.max_steps, seed=0, batch_size=256, encode=None), 256)
+        return run_plan(
+            image_rpr_plan({}, clf, test, [pixels], max_steps=args.max_steps, seed=0, batch_size=256, encode=None), 256
+        )
 
     times, result = timed(once, args.repeats)
     draws = len(test) * args.max_steps
-    rows = [summarise(f"vision eval (MNIST, {pixels.spec.canonical})", times, draws, result.stats.queries, profiled(once),
-                      {"examples": len(test)})]  # fmt: skip
+    rows = [
+        summarise(
+            f"vision eval (MNIST, {pixels.spec.canonical})",
+            times,
+            draws,
+            result.stats.queries,
+            profiled(once),
+            {"examples": len(test)},
+        )
+    ]
 
     # the paper's procedure with the same null model: every image, every step, the authors'
     # per-pixel numpy loop, batches of 50 (see scripts/bench_vision.py)
@@ -243,15 +319,27 @@ def vision_cases(args) -> list[dict]:
         for _ in range(steps):
             noisy = [cells(img) for img in hwc]
             for start in range(0, n, 50):
-                batch = torch.from_numpy(np.stack(noisy[start : start + 50]).astype(np.float32) / 255.0).permute(0, 3, 1, 2)
+                batch = torch.from_numpy(np.stack(noisy[start : start + 50]).astype(np.float32) / 255.0).permute(
+                    0, 3, 1, 2
+                )
                 clf.label_map[clf.logits(batch).argmax(-1).numpy()]
 
     times, _ = timed(paper, args.repeats)
-    rows.append(summarise(f"paper procedure, null model ({n} images x {steps} steps)", times, n * steps, n * steps,
-                          profiled(paper), {"examples": n}))  # fmt: skip
+    rows.append(
+        summarise(
+            f"paper procedure, null model ({n} images x {steps} steps)",
+            times,
+            n * steps,
+            n * steps,
+            profiled(paper),
+            {"examples": n},
+        )
+    )
     rows[-1]["ratio_paper_over_ours_cpu"] = rows[-1]["cpu_us_per_draw"] / rows[0]["cpu_us_per_draw"]
     rows[-1]["ratio_paper_over_ours_wall"] = rows[-1]["wall_us_per_draw"] / rows[0]["wall_us_per_draw"]
-    print(f"{'':46s} paper / ours per draw: CPU {rows[-1]['ratio_paper_over_ours_cpu']:.1f}x, wall {rows[-1]['ratio_paper_over_ours_wall']:.1f}x")
+    print(
+        f"{'':46s} paper / ours per draw: CPU {rows[-1]['ratio_paper_over_ours_cpu']:.1f}x, wall {rows[-1]['ratio_paper_over_ours_wall']:.1f}x"
+    )
     return rows
 
 
@@ -266,8 +354,14 @@ def tiny_case(args, data, synonyms, tokenizer) -> dict:
     from textrobust.text.model import text_classifier
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=1,
-                        intermediate_size=32, num_labels=2)  # fmt: skip
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        intermediate_size=32,
+        num_labels=2,
+    )
     model = BertForSequenceClassification(config).eval()
     clf = text_classifier(model, tokenizer, dataset_label_names=data.label_names, device="cpu")
     specs = ["delete:p=0.1", "synonym:p=0.2,constrained=0", "typo:p=0.1"]
@@ -279,10 +373,17 @@ def tiny_case(args, data, synonyms, tokenizer) -> dict:
         return run_plan(plan, 1024)
 
     times, result = timed(once, args.repeats)
-    row = {"case": "eval plan, 1-layer hidden-16 random BERT, batch 1024", "model_calls": result.model_calls,
-           "examples": len(real), **times, "model_calls_per_cpu_s": result.model_calls / times["cpu_s"],
-           "model_calls_per_wall_s": result.model_calls / times["wall_s"]}  # fmt: skip
-    print(f"{row['case']:46s} {row['model_calls_per_cpu_s']:9.0f} calls per CPU s, {row['model_calls_per_wall_s']:9.0f} per wall s ({result.model_calls} calls)")
+    row = {
+        "case": "eval plan, 1-layer hidden-16 random BERT, batch 1024",
+        "model_calls": result.model_calls,
+        "examples": len(real),
+        **times,
+        "model_calls_per_cpu_s": result.model_calls / times["cpu_s"],
+        "model_calls_per_wall_s": result.model_calls / times["wall_s"],
+    }
+    print(
+        f"{row['case']:46s} {row['model_calls_per_cpu_s']:9.0f} calls per CPU s, {row['model_calls_per_wall_s']:9.0f} per wall s ({result.model_calls} calls)"
+    )
     return row
 
 
@@ -296,12 +397,23 @@ def merge_medians(paths: list[str], out_path: str | None) -> None:
     """One JSON whose rows hold, per case, the median of the runs' CPU and wall µs per draw
     (each run its own process; interleaving two checkouts' runs spreads machine load evenly)."""
     runs = [json.loads(Path(p).read_text()) for p in paths]
-    merged = dict(runs[0], runs=[{k: r[k] for k in ("commit", "load_average_at_start", "load_average_at_end") if k in r} for r in runs])
+    merged = dict(
+        runs[0],
+        runs=[{k: r[k] for k in ("commit", "load_average_at_start", "load_average_at_end") if k in r} for r in runs],
+    )
     rows = []
     for i, row in enumerate(runs[0]["rows"]):
         same = [r["rows"][i] for r in runs]
         out = dict(row)
-        for key in ("cpu_us_per_draw", "wall_us_per_draw", "draws_per_cpu_s", "model_calls_per_cpu_s", "model_calls_per_wall_s", "cpu_s", "wall_s"):
+        for key in (
+            "cpu_us_per_draw",
+            "wall_us_per_draw",
+            "draws_per_cpu_s",
+            "model_calls_per_cpu_s",
+            "model_calls_per_wall_s",
+            "cpu_s",
+            "wall_s",
+        ):
             if key in row:
                 out[key] = statistics.median(x[key] for x in same)
                 out[key + "_runs"] = [x[key] for x in same]
@@ -338,8 +450,13 @@ def main() -> None:
     ap.add_argument("--tiny-limit", type=int, default=60)
     ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--median-of", nargs="+", default=None, metavar="JSON",
-                    help="merge runs of this script (e.g. interleaved with a baseline's) into their per-case median")
+    ap.add_argument(
+        "--median-of",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="merge runs of this script (e.g. interleaved with a baseline's) into their per-case median",
+    )
     args = ap.parse_args()
     if args.median_of:
         merge_medians(args.median_of, args.json)
@@ -361,14 +478,24 @@ def main() -> None:
     clf = null_text_classifier(tokenizer)
     code = Path(textrobust.__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         commit = "?"
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
-    out = {"code": str(code), "commit": commit, "load_average_at_start": load, "cpu_count": os.cpu_count(),
-           "torch_threads": torch.get_num_threads(), "max_steps": args.max_steps, "batch_size": args.batch_size,
-           "repeats": args.repeats, "rows": []}  # fmt: skip
+    out = {
+        "code": str(code),
+        "commit": commit,
+        "load_average_at_start": load,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "max_steps": args.max_steps,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+        "rows": [],
+    }
     print(f"code {code} @ {commit}; load average {load}; median of {args.repeats} runs")
     print(f"{'case':46s} {'CPU µs':>9s} {'wall µs':>9s} {'draws/CPU s':>11s}   (per draw)")
     base = ["delete:p=0.1", "synonym:p=0.2,constrained=0", "typo:p=0.1"]
@@ -377,7 +504,9 @@ def main() -> None:
     if "constrained" in cases:
         spec = "synonym:p=0.2,pos=0"  # the constrained default needs a spaCy pipeline for pos=1
         try:
-            out["rows"].append(text_case(args, f"eval SST-2 ({spec})", [base[0], spec, base[2]], data, clf, args.synonyms))
+            out["rows"].append(
+                text_case(args, f"eval SST-2 ({spec})", [base[0], spec, base[2]], data, clf, args.synonyms)
+            )
         except Exception as e:  # noqa: BLE001 - report why the constrained case could not run
             out["constrained_skipped"] = f"{type(e).__name__}: {e}"
             print(f"constrained case not measured: {out['constrained_skipped']}")

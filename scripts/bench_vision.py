@@ -77,7 +77,9 @@ def timed(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="vision/results/mnist/models/M", help="a saved paper CNN (vision model directory)")
+    parser.add_argument(
+        "--model", default="vision/results/mnist/models/M", help="a saved paper CNN (vision model directory)"
+    )
     parser.add_argument("--data", default="../shared/data/mnist", help="MNIST directory (parquet twin or IDX)")
     parser.add_argument("--max-steps", type=int, default=250)
     parser.add_argument("--limit", type=int, default=None, help="test images for OUR engine (default: all 10,000)")
@@ -100,16 +102,37 @@ def main() -> None:
     from vision.ops import auto_k
 
     test = load_image_examples(args.data, split="test", limit=args.limit)
-    clf = image_classifier(args.model, image_shape=test.shape, dataset_label_names=test.label_names, dataset_labels=test.labels, device="cpu")
+    clf = image_classifier(
+        args.model,
+        image_shape=test.shape,
+        dataset_label_names=test.label_names,
+        dataset_labels=test.labels,
+        device="cpu",
+    )
     k = auto_k(*test.shape[1:])
     pixels = build(f"pixels:k={k}", "image")
     n, steps = len(test), args.max_steps
 
-    plan = image_rpr_plan({}, clf, test, [pixels], max_steps=steps, seed=args.seed, batch_size=args.batch_size, encode=None)
-    ours, wall, cpu = timed(lambda: execute(lambda group: plan, lambda result: result, RunOptions(batch_size=args.batch_size)))
+    plan = image_rpr_plan(
+        {}, clf, test, [pixels], max_steps=steps, seed=args.seed, batch_size=args.batch_size, encode=None
+    )
+    ours, wall, cpu = timed(
+        lambda: execute(lambda group: plan, lambda result: result, RunOptions(batch_size=args.batch_size))
+    )
     robust_ours = np.array([r["first_flip"][pixels.spec.canonical] is None for r in ours.records])
-    rows = [{"method": "ours (engine)", "images": n, "model_calls": ours.stats.model_calls, "wall_s": wall, "cpu_s": cpu,
-             "wall_s_per_10k": wall * 10000 / n, "cpu_s_per_10k": cpu * 10000 / n, "measured_on": n, "robust_ratio": float(robust_ours.mean())}]  # fmt: skip
+    rows = [
+        {
+            "method": "ours (engine)",
+            "images": n,
+            "model_calls": ours.stats.model_calls,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "wall_s_per_10k": wall * 10000 / n,
+            "cpu_s_per_10k": cpu * 10000 / n,
+            "measured_on": n,
+            "robust_ratio": float(robust_ours.mean()),
+        }
+    ]
 
     # where our time goes: the model's forward pass alone (the floor) and the batched perturbation alone
     sample = torch.stack([test.image(i) for i in range(min(n, 2048))])
@@ -136,7 +159,9 @@ def main() -> None:
 
     rng = np.random.default_rng(args.seed)
     subset = np.sort(rng.choice(n, size=min(args.baseline_images, n), replace=False))
-    hwc = test.images[torch.from_numpy(subset)].permute(0, 2, 3, 1).numpy().astype(np.float32)  # the authors' layout, 0..255
+    hwc = (
+        test.images[torch.from_numpy(subset)].permute(0, 2, 3, 1).numpy().astype(np.float32)
+    )  # the authors' layout, 0..255
     labels = np.asarray(test.labels)[subset]
     np.random.seed(args.seed)
     vec_rng = np.random.default_rng(args.seed)
@@ -145,28 +170,47 @@ def main() -> None:
         ("paper: numpy vectorised per image, batches of 50", lambda img: vectorised_cells(img, k, vec_rng)),
     ):
         (robust, calls), wall, cpu = timed(lambda: paper_procedure(clf, hwc, labels, steps, perturb))
-        rows.append({
-            "method": name, "images": len(subset), "model_calls": calls, "wall_s": wall, "cpu_s": cpu,
-            "wall_s_per_10k": wall * 10000 / len(subset), "cpu_s_per_10k": cpu * 10000 / len(subset),
-            "measured_on": len(subset), "extrapolated": True, "robust_ratio": float(robust.mean()),
-            "ours_robust_ratio_same_images": float(robust_ours[subset].mean()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "method": name,
+                "images": len(subset),
+                "model_calls": calls,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "wall_s_per_10k": wall * 10000 / len(subset),
+                "cpu_s_per_10k": cpu * 10000 / len(subset),
+                "measured_on": len(subset),
+                "extrapolated": True,
+                "robust_ratio": float(robust.mean()),
+                "ours_robust_ratio_same_images": float(robust_ours[subset].mean()),
+            }
+        )
     base = rows[0]
     for row in rows:
         row["speedup_wall"] = row["wall_s_per_10k"] / base["wall_s_per_10k"]
         row["speedup_cpu"] = row["cpu_s_per_10k"] / base["cpu_s_per_10k"]
     print(f"RPR of {args.model} on MNIST test, pixels:k={k}, {steps} steps, {args.threads} torch thread(s)")
-    print(f"{'method':66s} {'images':>7s} {'model calls':>12s} {'wall s/10k':>11s} {'CPU s/10k':>10s} {'x wall':>7s} {'x CPU':>7s} {'robust':>7s}")
+    print(
+        f"{'method':66s} {'images':>7s} {'model calls':>12s} {'wall s/10k':>11s} {'CPU s/10k':>10s} {'x wall':>7s} {'x CPU':>7s} {'robust':>7s}"
+    )
     for row in rows:
         label = row["method"] + (f" [{row['measured_on']} images, extrapolated]" if row.get("extrapolated") else "")
-        print(f"{label:66s} {row['images']:7d} {row['model_calls']:12d} {row['wall_s_per_10k']:11.1f} {row['cpu_s_per_10k']:10.1f} "
-              f"{row['speedup_wall']:7.1f} {row['speedup_cpu']:7.1f} {row['robust_ratio']:7.4f}")  # fmt: skip
+        print(
+            f"{label:66s} {row['images']:7d} {row['model_calls']:12d} {row['wall_s_per_10k']:11.1f} {row['cpu_s_per_10k']:10.1f} "
+            f"{row['speedup_wall']:7.1f} {row['speedup_cpu']:7.1f} {row['robust_ratio']:7.4f}"
+        )
     print(
         f"ours: {breakdown['ours_cpu_us_per_call']:.1f} CPU us per model call, of which the forward pass "
         f"{breakdown['forward_cpu_us_per_image']:.1f} and the batched perturbation {breakdown['perturbation_cpu_us_per_image']:.1f}"
     )
-    result = {"model": args.model, "perturbation": pixels.spec.canonical, "max_steps": steps, "threads": args.threads,
-              "rows": rows, "breakdown": breakdown}  # fmt: skip
+    result = {
+        "model": args.model,
+        "perturbation": pixels.spec.canonical,
+        "max_steps": steps,
+        "threads": args.threads,
+        "rows": rows,
+        "breakdown": breakdown,
+    }
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
 

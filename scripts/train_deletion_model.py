@@ -28,7 +28,9 @@ from textrobust.training import DeletionCollator  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", required=True, help="base model: Hub id or local directory")
     p.add_argument("--dataset", required=True, help="dataset: alias, Hub id, local directory or data file")
     p.add_argument("--config", default=None)
@@ -70,26 +72,44 @@ def main(argv: list[str] | None = None) -> dict:
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForSequenceClassification.from_pretrained(
-        args.model, num_labels=len(names), id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
+        args.model,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
         ignore_mismatched_sizes=True,
-    )  # fmt: skip
+    )
     if args.level == "token":
         ds = ds.map(
-            lambda b: tokenizer(b[text_col], truncation=True, max_length=args.max_length), batched=True, remove_columns=[text_col]
+            lambda b: tokenizer(b[text_col], truncation=True, max_length=args.max_length),
+            batched=True,
+            remove_columns=[text_col],
         )
-    collator = DeletionCollator(tokenizer, p_del=args.p_del, level=args.level, text_column=text_col, max_length=args.max_length)
+    collator = DeletionCollator(
+        tokenizer, p_del=args.p_del, level=args.level, text_column=text_col, max_length=args.max_length
+    )
     training_args = TrainingArguments(
-        output_dir=str(Path(args.output) / "checkpoints"), num_train_epochs=args.epochs, max_steps=args.max_steps,
-        per_device_train_batch_size=args.batch_size, learning_rate=args.lr, weight_decay=args.weight_decay,
-        warmup_steps=args.warmup_steps, lr_scheduler_type="linear", seed=args.seed, save_strategy="no",
-        report_to=[], logging_steps=50, remove_unused_columns=False,  # the collator needs the raw text
+        output_dir=str(Path(args.output) / "checkpoints"),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        lr_scheduler_type="linear",
+        seed=args.seed,
+        save_strategy="no",
+        report_to=[],
+        logging_steps=50,
+        remove_unused_columns=False,  # the collator needs the raw text
         dataloader_pin_memory=torch.cuda.is_available(),
-    )  # fmt: skip
+    )
     trainer = Trainer(model=model, args=training_args, train_dataset=ds, data_collator=collator)
     metrics = trainer.train().metrics
     trainer.save_model(args.output)
     tokenizer.save_pretrained(args.output)
-    print(f"trained on {len(ds)} examples with p_del = {args.p_del} ({args.level} level): {metrics}; saved to {args.output}")
+    print(
+        f"trained on {len(ds)} examples with p_del = {args.p_del} ({args.level} level): {metrics}; saved to {args.output}"
+    )
     return metrics
 
 

@@ -41,8 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=50, help="evaluate (and checkpoint) every N steps")
     p.add_argument("--batch-size", type=int, default=16, help="training batch size")
     p.add_argument("--lr", type=float, default=3e-5, help="learning rate")
-    p.add_argument("--p-del", type=float, default=0.3, help="word-deletion probability of the training inputs (0 = clean)")
-    p.add_argument("--perturb", action="append", help="perturbation spec to track; repeat [default: delete:p=0.1, typo:p=0.05]")
+    p.add_argument(
+        "--p-del", type=float, default=0.3, help="word-deletion probability of the training inputs (0 = clean)"
+    )
+    p.add_argument(
+        "--perturb", action="append", help="perturbation spec to track; repeat [default: delete:p=0.1, typo:p=0.05]"
+    )
     p.add_argument("--eval-limit", type=int, default=200, help="validation sentences the callback evaluates")
     p.add_argument("--max-rpr-steps", type=int, default=20, help="RPR draws per sentence and perturbation")
     p.add_argument("--seed", type=int, default=0)
@@ -69,9 +73,13 @@ def plot(history: list[dict], specs: list[str], path: Path, title: str) -> None:
         line = left.plot(steps, [e[f"{key}/robust_ratio"] for e in history], marker="o", label=spec)[0]
         low, high = (f"{key}/robust_ratio_ci95_low", f"{key}/robust_ratio_ci95_high")
         if all(low in e and high in e for e in history):
-            left.fill_between(steps, [e[low] for e in history], [e[high] for e in history], color=line.get_color(), alpha=0.15)
+            left.fill_between(
+                steps, [e[low] for e in history], [e[high] for e in history], color=line.get_color(), alpha=0.15
+            )
         right.plot(steps, [e[f"{key}/accuracy"] for e in history], marker="o", label=f"accuracy under {spec}")
-    right.plot(steps, [e["eval_robust/clean_accuracy"] for e in history], marker="s", color="black", label="clean accuracy")
+    right.plot(
+        steps, [e["eval_robust/clean_accuracy"] for e in history], marker="s", color="black", label="clean accuracy"
+    )
     left.set(xlabel="training step", ylabel="robust ratio (95% interval)", title="RPR robust ratio")
     right.set(xlabel="training step", ylabel="accuracy", title="accuracy")
     for ax in (left, right):
@@ -100,17 +108,35 @@ def main(argv: list[str] | None = None) -> int:
     model = AutoModelForSequenceClassification.from_pretrained(args.model)
     metric = f"eval_robust/{specs[0]}/robust_ratio"
     training_args = TrainingArguments(
-        output_dir=str(output / "checkpoints"), max_steps=args.steps, per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=64, learning_rate=args.lr, warmup_steps=min(20, args.steps // 10),
-        eval_strategy="steps", eval_steps=args.eval_every, save_strategy="steps", save_steps=args.eval_every,
-        save_only_model=True, save_total_limit=2, load_best_model_at_end=True, metric_for_best_model=metric,
-        logging_steps=args.eval_every, remove_unused_columns=False,  # DeletionCollator needs the raw sentence
-        report_to="none", use_cpu=True, seed=args.seed, disable_tqdm=True,
-    )  # fmt: skip
+        output_dir=str(output / "checkpoints"),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=args.lr,
+        warmup_steps=min(20, args.steps // 10),
+        eval_strategy="steps",
+        eval_steps=args.eval_every,
+        save_strategy="steps",
+        save_steps=args.eval_every,
+        save_only_model=True,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        logging_steps=args.eval_every,
+        remove_unused_columns=False,  # DeletionCollator needs the raw sentence
+        report_to="none",
+        use_cpu=True,
+        seed=args.seed,
+        disable_tqdm=True,
+    )
     trainer = Trainer(
-        model=model, args=training_args, train_dataset=train, eval_dataset=validation, processing_class=tokenizer,
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=validation,
+        processing_class=tokenizer,
         data_collator=DeletionCollator(tokenizer, p_del=args.p_del, text_column="sentence", max_length=64),
-    )  # fmt: skip
+    )
     callback = RobustnessCallback(
         data["validation"], specs, max_steps=args.max_rpr_steps, limit=args.eval_limit, seed=args.seed
     ).attach(trainer)
@@ -121,10 +147,19 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     history += [e for e in trainer.state.log_history if metric in e]
     output.mkdir(parents=True, exist_ok=True)
-    (output / "history.json").write_text(json.dumps({
-        "settings": _portable(vars(args)) | {"perturb": specs}, "seconds": seconds, "best_metric": trainer.state.best_metric,
-        "best_step": trainer.state.best_global_step, "history": history,
-    }, indent=2) + "\n")  # fmt: skip
+    (output / "history.json").write_text(
+        json.dumps(
+            {
+                "settings": _portable(vars(args)) | {"perturb": specs},
+                "seconds": seconds,
+                "best_metric": trainer.state.best_metric,
+                "best_step": trainer.state.best_global_step,
+                "history": history,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     trainer.save_model(str(output / "best-model"))
     title = (
         f"{Path(args.model).name} fine-tuned {args.steps} steps on SST-2 (batch {args.batch_size}, lr {args.lr:g}, "
@@ -133,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     plot(history, specs, output / "robustness_during_training.png", title)
     for e in history:
-        print(f"step {e['step']:>4}: clean accuracy {e['eval_robust/clean_accuracy']:.4f}  " + "  ".join(
-            f"{s}: accuracy {e[f'eval_robust/{s}/accuracy']:.4f} robust ratio {e[f'eval_robust/{s}/robust_ratio']:.4f}"
-            for s in specs
-        ))  # fmt: skip
+        print(
+            f"step {e['step']:>4}: clean accuracy {e['eval_robust/clean_accuracy']:.4f}  "
+            + "  ".join(
+                f"{s}: accuracy {e[f'eval_robust/{s}/accuracy']:.4f} robust ratio {e[f'eval_robust/{s}/robust_ratio']:.4f}"
+                for s in specs
+            )
+        )
     print(f"best {metric} = {trainer.state.best_metric} at step {trainer.state.best_global_step}; {seconds:.0f} s")
     print(f"wrote {output / 'robustness_during_training.png'}, {output / 'history.json'}, {output / 'best-model'}")
     return 0

@@ -15,11 +15,20 @@ from textrobust.certification.reference import CertEdJob
 from textrobust.core.engine import Engine
 
 
-def settings(p_del: float, *, alpha: float = 0.05, n0: int = 100, n: int = 400, num_classes: int = 2, seed: int = 0, **kw) -> CertifySettings:
+def settings(
+    p_del: float, *, alpha: float = 0.05, n0: int = 100, n: int = 400, num_classes: int = 2, seed: int = 0, **kw
+) -> CertifySettings:
     return CertifySettings(
-        p_del=p_del, alpha=alpha, n0=n0, n=n, num_classes=num_classes, seed=seed,
-        draw=tail_deletion(p_del, "word", join_words), join=join_words, **kw,
-    )  # fmt: skip
+        p_del=p_del,
+        alpha=alpha,
+        n0=n0,
+        n=n,
+        num_classes=num_classes,
+        seed=seed,
+        draw=tail_deletion(p_del, "word", join_words),
+        join=join_words,
+        **kw,
+    )
 
 
 def certify_texts(

@@ -37,7 +37,9 @@ def shared() -> Path:
     return path
 
 
-def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[int, str] | None = None, seed: int = 0) -> Path:
+def make_tiny_classifier(
+    directory: Path, num_labels: int = 2, id2label: dict[int, str] | None = None, seed: int = 0
+) -> Path:
     """Save a tiny random BERT sequence classifier with a word-level vocabulary to ``directory``."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
@@ -48,10 +50,16 @@ def make_tiny_classifier(directory: Path, num_labels: int = 2, id2label: dict[in
     tokenizer = BertTokenizerFast(vocab=str(vocab), do_lower_case=True, model_max_length=64)
     labels = id2label or {i: f"LABEL_{i}" for i in range(num_labels)}
     config = BertConfig(
-        vocab_size=len(TINY_VOCAB), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64, num_labels=len(labels),
-        id2label=labels, label2id={v: k for k, v in labels.items()},
-    )  # fmt: skip
+        vocab_size=len(TINY_VOCAB),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=len(labels),
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config).eval()
     # A random BERT gives nearly the same logits for every input. Sharpen the classifier and

@@ -46,24 +46,42 @@ def main(model_dir: str, output_dir: str) -> None:
     raw = datasets.Dataset.from_dict({"text": texts, "label": [keyword_vote(t) for t in texts]})
     tokenized = raw.map(lambda b: tokenizer(b["text"]), batched=True, remove_columns=["text"])
     args = TrainingArguments(
-        output_dir=output_dir, max_steps=4, per_device_train_batch_size=8, learning_rate=0.01,
-        eval_strategy="steps", eval_steps=2, save_strategy="no", logging_steps=2, report_to="none",
-        use_cpu=True, disable_tqdm=True, seed=0, metric_for_best_model=METRIC,
-    )  # fmt: skip
+        output_dir=output_dir,
+        max_steps=4,
+        per_device_train_batch_size=8,
+        learning_rate=0.01,
+        eval_strategy="steps",
+        eval_steps=2,
+        save_strategy="no",
+        logging_steps=2,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+        metric_for_best_model=METRIC,
+    )
     trainer = Trainer(
-        model=model, args=args, train_dataset=tokenized, eval_dataset=tokenized, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), callbacks=[MainProcessReporter()],
-    )  # fmt: skip
+        model=model,
+        args=args,
+        train_dataset=tokenized,
+        eval_dataset=tokenized,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        callbacks=[MainProcessReporter()],
+    )
     callback = RobustnessCallback(raw, ["delete:p=0.1"], max_steps=20).attach(trainer)
     trainer.train()
     robust = [
         {k: e[k] for k in ("step", METRIC, "eval_robust/n_examples")} for e in trainer.state.log_history if METRIC in e
     ]
     result = {
-        "rank": int(os.environ["RANK"]), "world_size": args.world_size, "robust": robust,
-        "reporter_writes": MainProcessReporter.writes, "best_metric": trainer.state.best_metric,
+        "rank": int(os.environ["RANK"]),
+        "world_size": args.world_size,
+        "robust": robust,
+        "reporter_writes": MainProcessReporter.writes,
+        "best_metric": trainer.state.best_metric,
         "processes": callback.last_report.extra["processes"],
-    }  # fmt: skip
+    }
     # one file per process: two processes printing to one pipe can interleave their lines
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     Path(output_dir, f"result-rank{result['rank']}.json").write_text(json.dumps(result))

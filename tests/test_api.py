@@ -13,16 +13,23 @@ def test_evaluate_with_objects_returns_a_typed_report(tiny_model):
     model.train()  # the API must leave a model object as it found it
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     data = datasets.Dataset.from_dict(
-        {"text": ["good movie", "bad plot", "very fun film", "awful boring story", "the best actor"], "label": [1, 0, 1, 0, 1]}
+        {
+            "text": ["good movie", "bad plot", "very fun film", "awful boring story", "the best actor"],
+            "label": [1, 0, 1, 0, 1],
+        }
     )
-    report = textrobust.evaluate(model, tokenizer, data, ["delete:p=0.5", "swap:p=0.5"], max_steps=8, seed=3, batch_size=2)
+    report = textrobust.evaluate(
+        model, tokenizer, data, ["delete:p=0.5", "swap:p=0.5"], max_steps=8, seed=3, batch_size=2
+    )
     assert isinstance(report, textrobust.EvalReport)
     assert report.n_examples == 5 and [p.spec for p in report.perturbations] == ["delete:p=0.5", "swap:p=0.5"]
     assert report["delete:p=0.5"].rpr.max_steps == 8
     j = report.to_json()
     assert j["perturbations"][1]["spec"] == "swap:p=0.5" and len(j["perturbations"][0]["rpr"]["survival"]) == 8
     assert model.training
-    again = textrobust.evaluate(model, tokenizer, data, ["delete:p=0.5", "swap:p=0.5"], max_steps=8, seed=3, batch_size=5)
+    again = textrobust.evaluate(
+        model, tokenizer, data, ["delete:p=0.5", "swap:p=0.5"], max_steps=8, seed=3, batch_size=5
+    )
     assert again.to_json()["perturbations"] == j["perturbations"]
 
 

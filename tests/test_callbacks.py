@@ -43,15 +43,32 @@ def _selecting_trainer(parts, tmp_path, metric: str, callbacks=()):
 
     model, tokenizer, _, train, tokenized_eval = parts
     args = TrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=0.05,
-        eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2, logging_steps=2,
-        load_best_model_at_end=True, metric_for_best_model=metric, save_only_model=True,
-        report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
-    )  # fmt: skip
+        output_dir=str(tmp_path / "run"),
+        max_steps=6,
+        per_device_train_batch_size=8,
+        learning_rate=0.05,
+        eval_strategy="steps",
+        eval_steps=2,
+        save_strategy="steps",
+        save_steps=2,
+        logging_steps=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        save_only_model=True,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+    )
     return Trainer(
-        model=model, args=args, train_dataset=train, eval_dataset=tokenized_eval, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), callbacks=list(callbacks),
-    )  # fmt: skip
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=tokenized_eval,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        callbacks=list(callbacks),
+    )
 
 
 def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_path):
@@ -89,7 +106,11 @@ def test_trainer_logs_robust_metrics_and_selects_best_model_on_them(parts, tmp_p
             # a robust example is right clean and on draw 1
             assert 0.0 <= ratio <= min(acc, entry["eval_robust/clean_accuracy"]) <= 1.0
             assert delta == pytest.approx(entry["eval_robust/clean_accuracy"] - acc)
-            assert entry[f"eval_robust/{spec}/robust_ratio_ci95_low"] <= ratio <= entry[f"eval_robust/{spec}/robust_ratio_ci95_high"]
+            assert (
+                entry[f"eval_robust/{spec}/robust_ratio_ci95_low"]
+                <= ratio
+                <= entry[f"eval_robust/{spec}/robust_ratio_ci95_high"]
+            )
         assert entry["eval_robust/n_examples"] == 40
     # every reporter got the same entries through on_log
     assert [e[METRIC] for e in reporter.logs if METRIC in e] == [e[METRIC] for e in robust]
@@ -195,7 +216,9 @@ def test_certify_runs_on_the_trainer_model_in_eval_mode_and_names_metrics(parts,
     hook = model.register_forward_pre_hook(lambda module, inputs: seen_modes.append(module.training))
     metrics: dict = {}
     with pytest.warns(textrobust.evaluation.TextrobustWarning):  # not attached: no reporter
-        callback.on_evaluate(None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer)
+        callback.on_evaluate(
+            None, TrainerState(), TrainerControl(), metrics=metrics, model=model, processing_class=tokenizer
+        )
     hook.remove()
     assert seen_modes and not any(seen_modes) and model.training  # classified in eval mode, handed back in train mode
     # the numbers of textrobust.certify on the same examples with the same seed

@@ -65,11 +65,22 @@ def levenshtein_ball(words: tuple[str, ...], radius: int) -> set[tuple[str, ...]
 
 
 SENTENCES = [
-    "good", "good good", "bad the", "good good good", "good the good the", "bad bad good",
-    "good good good good", "the good bad good the", "good bad good good the good", "the the good",
-    "good good the good good good good", "bad good bad the bad bad", "good the good the good the good the",
-    "bad bad bad bad bad bad bad", "good good good good good good good good",
-]  # fmt: skip
+    "good",
+    "good good",
+    "bad the",
+    "good good good",
+    "good the good the",
+    "bad bad good",
+    "good good good good",
+    "the good bad good the",
+    "good bad good good the good",
+    "the the good",
+    "good good the good good good good",
+    "bad good bad the bad bad",
+    "good the good the good the good the",
+    "bad bad bad bad bad bad bad",
+    "good good good good good good good good",
+]
 
 
 @pytest.mark.parametrize("p_del", [0.6, 0.75, 0.8])

@@ -104,7 +104,10 @@ def test_simultaneous_bounds_multiclass_split_alpha_over_2k():
 
 
 def test_pair_bounds_are_cert_ed_bonferroni():
-    assert pair_bounds(3900, 100, 4000, 0.05) == (clopper_pearson_lower(3900, 4000, 0.025), clopper_pearson_upper(100, 4000, 0.025))
+    assert pair_bounds(3900, 100, 4000, 0.05) == (
+        clopper_pearson_lower(3900, 4000, 0.025),
+        clopper_pearson_upper(100, 4000, 0.025),
+    )
 
 
 def test_look_schedule_spends_alpha_once():

@@ -18,7 +18,9 @@ PERTURB = ["--perturb", "delete:p=0.3", "--perturb", "typo:p=0.3", "--perturb", 
 
 
 def run_eval(model, data, out, *extra):
-    return main(["eval", "--model", str(model), "--dataset", str(data), "--output", str(out), "--no-progress", *PERTURB, *extra])
+    return main(
+        ["eval", "--model", str(model), "--dataset", str(data), "--output", str(out), "--no-progress", *PERTURB, *extra]
+    )
 
 
 def test_eval_writes_every_output(tiny_model, tiny_dataset, tmp_path, capsys):
@@ -28,7 +30,11 @@ def test_eval_writes_every_output(tiny_model, tiny_dataset, tmp_path, capsys):
     for name in ["report.json", "report.md", "examples.jsonl", "survival.png", "per_class.png", "run.json"]:
         assert (tmp_path / name).stat().st_size > 0, name
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["n_examples"] == 120 and [p["spec"] for p in report["perturbations"]] == ["delete:p=0.3", "typo:p=0.3", "swap:p=0.3"]
+    assert report["n_examples"] == 120 and [p["spec"] for p in report["perturbations"]] == [
+        "delete:p=0.3",
+        "typo:p=0.3",
+        "swap:p=0.3",
+    ]
     p = report["perturbations"][0]
     assert len(p["rpr"]["survival"]) == 20 and p["rpr"]["survival"][-1] == p["rpr"]["robust_ratio"]
     assert p["delta"] == pytest.approx(report["clean_accuracy"] - p["accuracy"])
@@ -55,7 +61,11 @@ def test_first_flips_do_not_depend_on_batch_size(tiny_model, tiny_dataset, tmp_p
 
 def test_empty_and_whitespace_texts_are_evaluated(tiny_model, tmp_path):
     data = tmp_path / "empty.jsonl"
-    data.write_text("".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(["", "   ", "good", " bad  movie "])))
+    data.write_text(
+        "".join(
+            json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(["", "   ", "good", " bad  movie "])
+        )
+    )
     assert run_eval(tiny_model, data, tmp_path / "out", "--max-steps", "5") == 0
     lines = [json.loads(l) for l in (tmp_path / "out/examples.jsonl").read_text().splitlines()]
     assert len(lines) == 4 and all(l["clean_prediction"] in (0, 1) for l in lines)
@@ -97,7 +107,21 @@ def test_bad_input_is_one_line_and_exit_2(tiny_model, tiny_dataset, tmp_path, ca
 
 
 def test_label_count_mismatch_and_empty_dataset(three_label_model, tiny_model, shared, tmp_path, capsys):
-    assert main(["eval", "--model", str(three_label_model), "--dataset", str(shared / "data/sst2"), "--limit", "3", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(three_label_model),
+                "--dataset",
+                str(shared / "data/sst2"),
+                "--limit",
+                "3",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "model has 3 labels" in capsys.readouterr().err
     (tmp_path / "e.csv").write_text("text,label\n")
     assert main(["eval", "--model", str(tiny_model), "--dataset", str(tmp_path / "e.csv"), "--no-progress"]) == 2
@@ -116,13 +140,35 @@ def test_existing_output_needs_resume_or_overwrite(tiny_model, tiny_dataset, tmp
 def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tiny_model, tmp_path):
     data = tmp_path / "many.jsonl"
     words = "good bad movie film plot fun dull best worst story actor love hate".split()
-    data.write_text("".join(json.dumps({"text": " ".join(words[(i + j) % 13] for j in range(3 + i % 9)), "label": i % 2}) + "\n" for i in range(300)))
-    args = ["--model", str(tiny_model), "--dataset", str(data), "--max-steps", "100", "--batch-size", "16", "--no-progress",
-            "--perturb", "delete:p=0.05", "--perturb", "typo:p=0.05"]  # fmt: skip
+    data.write_text(
+        "".join(
+            json.dumps({"text": " ".join(words[(i + j) % 13] for j in range(3 + i % 9)), "label": i % 2}) + "\n"
+            for i in range(300)
+        )
+    )
+    args = [
+        "--model",
+        str(tiny_model),
+        "--dataset",
+        str(data),
+        "--max-steps",
+        "100",
+        "--batch-size",
+        "16",
+        "--no-progress",
+        "--perturb",
+        "delete:p=0.05",
+        "--perturb",
+        "typo:p=0.05",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "textrobust", "eval", *args, "--output", str(killed)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textrobust", "eval", *args, "--output", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     examples = killed / "examples.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -147,7 +193,22 @@ def test_sigkill_midway_then_resume_equals_an_uninterrupted_run(tiny_model, tmp_
 
 
 def test_console_script_error_has_no_traceback(tmp_path, tiny_dataset):
-    proc = subprocess.run([sys.executable, "-m", "textrobust", "eval", "--model", str(tmp_path / "nope"), "--dataset", str(tiny_dataset), "--perturb", "delete"],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "textrobust",
+            "eval",
+            "--model",
+            str(tmp_path / "nope"),
+            "--dataset",
+            str(tiny_dataset),
+            "--perturb",
+            "delete",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: model path not found: {str(tmp_path / 'nope')!r}"]

@@ -35,9 +35,23 @@ def _launch(
     (``accelerate`` or ``torchrun``)."""
     port = str(_free_port())  # other test runs on this machine may hold the default port
     if launcher == "accelerate":
-        command = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--multi_gpu",
-                   "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                   "--main_process_port", port]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.accelerate_cli",
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            port,
+        ]
     else:
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
@@ -48,8 +62,20 @@ def _launch(
 
 def _eval_args(model: Path, data: Path, output: Path, *extra: str) -> list[str]:
     perturb = [x for spec in SPECS for x in ("--perturb", spec)]
-    return ["eval", "--model", str(model), "--dataset", str(data), *perturb, "--max-steps", str(MAX_STEPS),
-            "--no-progress", "--output", str(output), *extra]  # fmt: skip
+    return [
+        "eval",
+        "--model",
+        str(model),
+        "--dataset",
+        str(data),
+        *perturb,
+        "--max-steps",
+        str(MAX_STEPS),
+        "--no-progress",
+        "--output",
+        str(output),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +84,12 @@ def reference(keyword_model, tiny_dataset, tmp_path_factory) -> Path:
     import textrobust
 
     out = tmp_path_factory.mktemp("single") / "out"
-    report = textrobust.evaluate(str(keyword_model), None, str(tiny_dataset), SPECS, max_steps=MAX_STEPS, output_dir=out)
-    assert all(report[spec].rpr.n_flipped > 0 for spec in SPECS), "the model must flip some examples, or the comparison proves little"
+    report = textrobust.evaluate(
+        str(keyword_model), None, str(tiny_dataset), SPECS, max_steps=MAX_STEPS, output_dir=out
+    )
+    assert all(report[spec].rpr.n_flipped > 0 for spec in SPECS), (
+        "the model must flip some examples, or the comparison proves little"
+    )
     return out
 
 
@@ -105,11 +135,29 @@ def test_bad_input_on_the_main_process_only_stops_every_process_with_one_line(re
     port = str(_free_port())
     procs = []
     for rank in range(2):
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=port, WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")  # fmt: skip
+        env = dict(
+            os.environ,
+            HF_HUB_OFFLINE="1",
+            PYTHONPATH=str(ROOT),
+            CUDA_VISIBLE_DEVICES="",
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=port,
+            WORLD_SIZE="2",
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            LOCAL_WORLD_SIZE="2",
+        )
         args = _eval_args(keyword_model, tiny_dataset, reference)  # already holds results, no --resume
-        procs.append(subprocess.Popen([sys.executable, "-m", "textrobust", *args], cwd=ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "textrobust", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         outputs = [proc.communicate(timeout=120) for proc in procs]
     finally:
@@ -130,8 +178,7 @@ def test_trainer_callback_under_torchrun_runs_on_every_process_and_is_written_on
     done = _launch("torchrun", [str(keyword_model), str(tmp_path / "run")], target=(script,))
     assert done.returncode == 0, done.stderr[-3000:]
     results = sorted(
-        (json.loads(path.read_text()) for path in (tmp_path / "run").glob("result-rank*.json")),
-        key=lambda r: r["rank"],
+        (json.loads(path.read_text()) for path in (tmp_path / "run").glob("result-rank*.json")), key=lambda r: r["rank"]
     )
     assert [r["rank"] for r in results] == [0, 1]
     main, other = results
@@ -160,8 +207,19 @@ def test_torchrun_certify_two_processes_equals_one_process(keyword_model, tiny_d
     assert sampled and any(r["exact"] for r in records) and len({r["samples"] for r in sampled}) > 1
     assert any(r["radius"] for r in records)
     out = tmp_path / "out"
-    args = ["certify", "--model", str(keyword_model), "--dataset", str(tiny_dataset), *CERTIFY_OPTIONS,
-            "--batch-size", "5", "--no-progress", "--output", str(out)]  # fmt: skip
+    args = [
+        "certify",
+        "--model",
+        str(keyword_model),
+        "--dataset",
+        str(tiny_dataset),
+        *CERTIFY_OPTIONS,
+        "--batch-size",
+        "5",
+        "--no-progress",
+        "--output",
+        str(out),
+    ]
     done = _launch("torchrun", args)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (out / "examples.jsonl").read_bytes() == (single / "examples.jsonl").read_bytes()
@@ -180,9 +238,27 @@ def test_torchrun_vision_eval_two_processes_equals_one_process(shared, tmp_path)
     from textrobust.cli import main as cli
 
     model = ROOT / "vision" / "results" / "mnist" / "models" / "M"  # the reproduction's trained M
-    common = ["vision", "eval", "--model", str(model), "--dataset", str(shared / "data" / "mnist" / "idx"),
-              "--split", "test", "--limit", "40", "--perturb", "gaussian:sigma=0.5", "--perturb", "pixels:k=28",
-              "--max-steps", "30", "--threads", "1", "--no-progress"]  # fmt: skip
+    common = [
+        "vision",
+        "eval",
+        "--model",
+        str(model),
+        "--dataset",
+        str(shared / "data" / "mnist" / "idx"),
+        "--split",
+        "test",
+        "--limit",
+        "40",
+        "--perturb",
+        "gaussian:sigma=0.5",
+        "--perturb",
+        "pixels:k=28",
+        "--max-steps",
+        "30",
+        "--threads",
+        "1",
+        "--no-progress",
+    ]
     single, out = tmp_path / "single", tmp_path / "out"
     assert cli([*common, "--output", str(single)]) == 0
     records = [json.loads(line) for line in (single / "examples.jsonl").read_text().splitlines()]

@@ -45,7 +45,11 @@ class PlainJob:
 
 
 def test_per_job_model_calls_count_distinct_inputs_across_rounds():
-    jobs = [ListJob(["a", "b", "a", "c", "b", "a", "d"], chunk=3), ListJob(["a", "a", "a"], chunk=1), ListJob(["x", "y"], chunk=5)]
+    jobs = [
+        ListJob(["a", "b", "a", "c", "b", "a", "d"], chunk=3),
+        ListJob(["a", "a", "a"], chunk=1),
+        ListJob(["x", "y"], chunk=5),
+    ]
     for batch_size in (1, 2, 64):
         fresh = [ListJob(j.inputs, j.chunk) for j in jobs]
         engine = Engine(lambda xs: [ord(x[0]) % 2 for x in xs], batch_size=batch_size, key=lambda x: x)

@@ -22,7 +22,11 @@ def test_evaluate_loads_the_module_offline_and_computes_the_delta():
 def test_evaluate_module_adds_rpr_with_first_flips():
     metric = evaluate.load(robustness_score_path())
     out = metric.compute(
-        predictions=[1, 0, 1], references=[1, 0, 0], perturbed_predictions=[1, 0, 1], first_flips=[None, 3, 0], max_steps=10
+        predictions=[1, 0, 1],
+        references=[1, 0, 0],
+        perturbed_predictions=[1, 0, 1],
+        first_flips=[None, 3, 0],
+        max_steps=10,
     )
     assert out["robust_ratio"] == pytest.approx(1 / 3) and out["robust_ratio_clean_correct"] == 0.5
     assert out["mean_first_flip"] == 3

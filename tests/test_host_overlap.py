@@ -12,11 +12,19 @@ from textrobust.core.speed import compile_classifier
 
 def _run(shared, out, **run):
     return textrobust.evaluate(
-        str(shared / "models/minilm-l6-sst2"), None, str(shared / "data/sst2"),
+        str(shared / "models/minilm-l6-sst2"),
+        None,
+        str(shared / "data/sst2"),
         ["delete:p=0.3", "typo:p=0.3", "synonym:p=0.5,constrained=0"],
-        max_steps=15, seed=3, limit=10, synonyms=str(shared / "data/wordnet/oewn_synonyms.json"),
-        device="cpu", output_dir=str(out), batch_size=7, **run,
-    )  # fmt: skip
+        max_steps=15,
+        seed=3,
+        limit=10,
+        synonyms=str(shared / "data/wordnet/oewn_synonyms.json"),
+        device="cpu",
+        output_dir=str(out),
+        batch_size=7,
+        **run,
+    )
 
 
 def test_overlapped_and_sequential_runs_write_identical_examples(shared, tmp_path, monkeypatch):
@@ -74,8 +82,18 @@ def test_token_level_eval_is_identical_across_batch_sizes(keyword_model, tiny_da
     specs = ["delete:p=0.3", "typo:p=0.3", "swap:p=0.3"]
     outs = []
     for b in (1, 7, 256):
-        report = textrobust.evaluate(str(keyword_model), None, str(tiny_dataset), specs, max_steps=20, limit=40,
-                                     batch_size=b, output_dir=str(tmp_path / f"b{b}"), overlap=True, device="cpu")  # fmt: skip
+        report = textrobust.evaluate(
+            str(keyword_model),
+            None,
+            str(tiny_dataset),
+            specs,
+            max_steps=20,
+            limit=40,
+            batch_size=b,
+            output_dir=str(tmp_path / f"b{b}"),
+            overlap=True,
+            device="cpu",
+        )
         assert any(report[s].rpr.n_flipped > 0 for s in specs)
         outs.append((tmp_path / f"b{b}/examples.jsonl").read_bytes())
     assert outs[0] == outs[1] == outs[2]

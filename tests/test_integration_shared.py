@@ -7,11 +7,28 @@ from textrobust.cli import main
 
 def test_shared_model_clean_accuracy_matches_its_readme(shared, tmp_path):
     # models/README.md: minilm-l6-sst2 has SST-2 validation accuracy 0.8922 (on all 872 sentences)
-    code = main([
-        "eval", "--model", str(shared / "models/minilm-l6-sst2"), "--dataset", str(shared / "data/sst2"),
-        "--perturb", "delete:p=0.1", "--perturb", "synonym:p=0.2", "--max-steps", "1", "--batch-size", "128",
-        "--synonyms", str(shared / "data/wordnet/oewn_synonyms.json"), "--output", str(tmp_path), "--no-progress",
-    ])  # fmt: skip
+    code = main(
+        [
+            "eval",
+            "--model",
+            str(shared / "models/minilm-l6-sst2"),
+            "--dataset",
+            str(shared / "data/sst2"),
+            "--perturb",
+            "delete:p=0.1",
+            "--perturb",
+            "synonym:p=0.2",
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "128",
+            "--synonyms",
+            str(shared / "data/wordnet/oewn_synonyms.json"),
+            "--output",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["n_examples"] == 872 and report["split"] == "validation"

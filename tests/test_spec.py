@@ -47,7 +47,9 @@ def test_bad_specs_name_what_is_valid(spec, fragment):
 
 
 def test_other_modality_name_is_rejected_with_a_hint():
-    register(PerturbationType("testimg", "image", (Param("s", 1.0),), lambda spec, res: Perturbation(spec, lambda x, r: x)))
+    register(
+        PerturbationType("testimg", "image", (Param("s", 1.0),), lambda spec, res: Perturbation(spec, lambda x, r: x))
+    )
     with pytest.raises(UserError, match="'testimg' is an image perturbation"):
         parse_spec("testimg", "text")
     assert parse_spec("testimg:s=2", "image") == Spec("testimg", (("s", 2.0),))
@@ -56,11 +58,12 @@ def test_other_modality_name_is_rejected_with_a_hint():
 def test_int_params_and_open_ranges():
     register(
         PerturbationType(
-            "testint", "image",
+            "testint",
+            "image",
             (Param("k", 3, int, 0, None), Param("f", 1.0, float, 0.0, 1.0, low_open=True)),
             lambda spec, res: Perturbation(spec, lambda x, r: x),
         )
-    )  # fmt: skip
+    )
     assert parse_spec("testint:k=5", "image")["k"] == 5
     assert parse_spec("testint:k=5.0", "image").canonical == "testint:k=5,f=1"
     with pytest.raises(UserError, match="k must be an integer"):

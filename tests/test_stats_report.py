@@ -10,17 +10,17 @@ from textrobust.core.stats import clopper_pearson_lower, clopper_pearson_upper, 
 def test_clopper_pearson_two_sided_matches_closed_forms():
     # at k = 0 and k = n the exact interval has closed forms: 1 - (alpha/2)^(1/n) and (alpha/2)^(1/n)
     r = rate(0, 10)
-    assert r.value == 0 and r.ci[0] == 0 and r.ci[1] == pytest.approx(1 - 0.025 ** 0.1, abs=1e-12)
+    assert r.value == 0 and r.ci[0] == 0 and r.ci[1] == pytest.approx(1 - 0.025**0.1, abs=1e-12)
     r = rate(10, 10)
-    assert r.ci[0] == pytest.approx(0.025 ** 0.1, abs=1e-12) and r.ci[1] == 1
+    assert r.ci[0] == pytest.approx(0.025**0.1, abs=1e-12) and r.ci[1] == 1
     r = rate(7, 10)
     assert r.ci[0] < 0.7 < r.ci[1] and (r.k, r.n) == (7, 10)
     assert rate(0, 0).value is None and rate(0, 0).ci is None
 
 
 def test_one_sided_bounds_match_closed_forms_and_beta_quantiles():
-    assert clopper_pearson_lower(10, 10, 0.05) == pytest.approx(0.05 ** 0.1, abs=1e-12)
-    assert clopper_pearson_upper(0, 10, 0.05) == pytest.approx(1 - 0.05 ** 0.1, abs=1e-12)
+    assert clopper_pearson_lower(10, 10, 0.05) == pytest.approx(0.05**0.1, abs=1e-12)
+    assert clopper_pearson_upper(0, 10, 0.05) == pytest.approx(1 - 0.05**0.1, abs=1e-12)
     assert clopper_pearson_lower(0, 10, 0.05) == 0 and clopper_pearson_upper(10, 10, 0.05) == 1
     # the lower bound is the p at which P[Bin(n, p) >= k] = alpha
     from scipy import stats
@@ -88,7 +88,9 @@ def test_eval_report_from_records_by_hand():
         {"index": 2, "label": 0, "clean_prediction": 1, "first_flip": {"d": 0}, "draw1_prediction": {"d": 0}},
         {"index": 3, "label": 1, "clean_prediction": 1, "first_flip": {"d": 3}, "draw1_prediction": {"d": 1}},
     ]
-    report = build_eval_report(records, ["d"], 5, model="m", dataset="x", split="test", seed=0, model_calls=9, seconds=1.0)
+    report = build_eval_report(
+        records, ["d"], 5, model="m", dataset="x", split="test", seed=0, model_calls=9, seconds=1.0
+    )
     j = report.to_json()
     assert j["clean_accuracy"] == 0.75 and j["n_examples"] == 4
     p = j["perturbations"][0]
@@ -96,5 +98,23 @@ def test_eval_report_from_records_by_hand():
     assert p["delta"] == 0.0 and p["delta_ci95"][0] < 0 < p["delta_ci95"][1]
     assert p["rpr"]["robust_ratio"] == 0.25 and p["rpr"]["max_steps"] == 5
     assert p["rpr"]["survival"] == pytest.approx([0.5, 0.5, 0.25, 0.25, 0.25])
-    assert set(j) >= {"model", "dataset", "split", "seed", "n_examples", "clean_accuracy", "perturbations", "model_calls", "seconds"}
-    assert set(p["rpr"]) >= {"max_steps", "robust_ratio", "robust_ratio_ci95", "robust_ratio_clean_correct", "mean_first_flip", "survival", "per_class"}
+    assert set(j) >= {
+        "model",
+        "dataset",
+        "split",
+        "seed",
+        "n_examples",
+        "clean_accuracy",
+        "perturbations",
+        "model_calls",
+        "seconds",
+    }
+    assert set(p["rpr"]) >= {
+        "max_steps",
+        "robust_ratio",
+        "robust_ratio_ci95",
+        "robust_ratio_clean_correct",
+        "mean_first_flip",
+        "survival",
+        "per_class",
+    }

@@ -60,7 +60,9 @@ def _train(kind: str, corpus: list[str]):
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=800, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        trainer = trainers.BpeTrainer(
+            vocab_size=800, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        )
     elif kind == "unigram":  # SentencePiece style: Metaspace, "▁" marks a word start
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -72,7 +74,14 @@ def _train(kind: str, corpus: list[str]):
         trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials)
     tok.train_from_iterator(corpus, trainer)
     tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>", model_max_length=512)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        model_max_length=512,
+    )
 
 
 class _Classifier:
@@ -108,7 +117,9 @@ def _check_equivalence(tokenizer, texts, synonyms, draws=2, max_length=512):
             for start in range(0, len(got), 97):
                 chunk = got[start : start + 97]
                 mine = inputs.assemble(list(chunk))
-                ref = tokenizer([d.text for d in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="np")
+                ref = tokenizer(
+                    [d.text for d in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="np"
+                )
                 for name in mine:
                     assert np.array_equal(mine[name], ref[name]), (spec, name)
     assert pieces.fallback_examples == 0
@@ -167,7 +178,9 @@ def test_token_level_and_string_level_runs_agree(shared, synonyms):
     perturbations = text_perturbations(["delete:p=0.3", "typo:p=0.3", "synonym:p=0.5,constrained=0"], synonyms)
     records = []
     for token_level in (True, False):
-        plan = eval_plan(clf, data, perturbations, DataOptions(), max_steps=30, seed=0, batch_size=16, token_level=token_level)
+        plan = eval_plan(
+            clf, data, perturbations, DataOptions(), max_steps=30, seed=0, batch_size=16, token_level=token_level
+        )
         records.append(execute(lambda group: plan, lambda result: result.records, RunOptions(batch_size=16)))
     assert records[0] == records[1]
     assert any(t for r in records[0] for t in r["flipped_text"].values())  # some flips, stored as text

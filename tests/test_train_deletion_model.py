@@ -36,10 +36,26 @@ def test_trainer_fine_tunes_with_deletion_noise(level, tiny_model, tiny_dataset,
         monkeypatch.setattr(training, name, spy)
     script = load_script()
     out = tmp_path / "model"
-    metrics = script.main([
-        "--model", str(tiny_model), "--dataset", str(tiny_dataset), "--limit", "24", "--max-steps", "3",
-        "--batch-size", "8", "--warmup-steps", "0", "--level", level, "--output", str(out),
-    ])  # fmt: skip
+    metrics = script.main(
+        [
+            "--model",
+            str(tiny_model),
+            "--dataset",
+            str(tiny_dataset),
+            "--limit",
+            "24",
+            "--max-steps",
+            "3",
+            "--batch-size",
+            "8",
+            "--warmup-steps",
+            "0",
+            "--level",
+            level,
+            "--output",
+            str(out),
+        ]
+    )
     assert metrics["train_loss"] > 0 and metrics["epoch"] > 0
     assert len(seen) == 24  # every training example went through the deletion collator
     assert sum(len(after) < len(before) for before, after in seen) > 12  # p_del 0.9 deletes most
@@ -51,4 +67,6 @@ def test_bad_p_del_is_a_user_error(tiny_model, tiny_dataset, tmp_path):
     from textrobust.errors import UserError
 
     with pytest.raises(UserError, match="--p-del"):
-        load_script().main(["--model", str(tiny_model), "--dataset", str(tiny_dataset), "--output", str(tmp_path), "--p-del", "1"])
+        load_script().main(
+            ["--model", str(tiny_model), "--dataset", str(tiny_dataset), "--output", str(tmp_path), "--p-del", "1"]
+        )

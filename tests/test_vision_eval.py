@@ -32,7 +32,9 @@ def mnist_dir(shared):
 def tiny_cnn_dir(tmp_path_factory):
     """A randomly initialised paper CNN saved as a vision model, MNIST label names."""
     model = new_model("paper-mnist-cnn", 1, 10, (28, 28), seed=0).eval()
-    return save_model(model, tmp_path_factory.mktemp("cnn") / "m", label_names=[str(i) for i in range(10)], image_shape=(1, 28, 28))
+    return save_model(
+        model, tmp_path_factory.mktemp("cnn") / "m", label_names=[str(i) for i in range(10)], image_shape=(1, 28, 28)
+    )
 
 
 # ------------------------------------------------------------------------ data
@@ -70,7 +72,10 @@ def test_limit_and_shuffle_keep_original_row_ids(mnist_dir):
     mixed = load_image_examples(str(mnist_dir / "idx"), split="test", limit=5, shuffle=True, seed=3)
     full = load_image_examples(str(mnist_dir / "idx"), split="test")
     assert mixed.ids != first.ids
-    assert all(torch.equal(mixed.images[i], full.images[j]) and mixed.labels[i] == full.labels[j] for i, j in enumerate(mixed.ids))
+    assert all(
+        torch.equal(mixed.images[i], full.images[j]) and mixed.labels[i] == full.labels[j]
+        for i, j in enumerate(mixed.ids)
+    )
 
 
 # ------------------------------------------------------------------------ engine path
@@ -81,6 +86,7 @@ def test_rpr_results_do_not_depend_on_batch_size(mnist_dir, tiny_cnn_dir):
     clf = image_classifier(str(tiny_cnn_dir), image_shape=data.shape, dataset_label_names=data.label_names)
     data.labels = [int(p) for p in clf([data.image(i) for i in range(len(data))])]  # every clean input right
     specs = [build("pixels", "image"), build("gaussian:sigma=0.2", "image")]
+
     def run(b):
         plan = image_rpr_plan({}, clf, data, specs, max_steps=40, seed=0, batch_size=b, encode=None)
         return execute(lambda group: plan, lambda result: result, RunOptions(batch_size=b))
@@ -113,7 +119,9 @@ def test_label_mapping_by_name(mnist_dir):
             return torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 10).float()
 
     names = [str(9 - i) for i in range(10)]  # the model's label 0 is called "9"
-    clf = image_classifier(Fixed(), image_shape=(1, 28, 28), dataset_label_names=[str(i) for i in range(10)], label_names=names)
+    clf = image_classifier(
+        Fixed(), image_shape=(1, 28, 28), dataset_label_names=[str(i) for i in range(10)], label_names=names
+    )
     assert clf([torch.zeros(1, 28, 28)]).tolist() == [9]
     with pytest.raises(UserError, match="label mismatch"):
         image_classifier(Fixed(), image_shape=(1, 28, 28), dataset_label_names=["a", "b"])
@@ -131,9 +139,27 @@ def _run(args, capsys):
 def test_vision_eval_cli_end_to_end(tmp_path, mnist_dir, tiny_cnn_dir, capsys):
     out = tmp_path / "out"
     code, stdout, err = _run(
-        ["vision", "eval", "--model", str(tiny_cnn_dir), "--dataset", str(mnist_dir), "--limit", "30", "--max-steps", "10",
-         "--perturb", "pixels", "--perturb", "snow:severity=1", "--output", str(out), "--no-progress"], capsys,
-    )  # fmt: skip
+        [
+            "vision",
+            "eval",
+            "--model",
+            str(tiny_cnn_dir),
+            "--dataset",
+            str(mnist_dir),
+            "--limit",
+            "30",
+            "--max-steps",
+            "10",
+            "--perturb",
+            "pixels",
+            "--perturb",
+            "snow:severity=1",
+            "--output",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "clean accuracy" in stdout and "pixels:k=0" in stdout and "snow:severity=1" in stdout
     report = json.loads((out / "report.json").read_text())
@@ -152,9 +178,28 @@ def test_vision_eval_cli_end_to_end(tmp_path, mnist_dir, tiny_cnn_dir, capsys):
     assert png.size == (28, 28) and png.mode == "L"
     # the same run resumed from its records gives the same report
     code, _, err = _run(
-        ["vision", "eval", "--model", str(tiny_cnn_dir), "--dataset", str(mnist_dir), "--limit", "30", "--max-steps", "10",
-         "--perturb", "pixels", "--perturb", "snow:severity=1", "--output", str(out), "--resume", "--no-progress"], capsys,
-    )  # fmt: skip
+        [
+            "vision",
+            "eval",
+            "--model",
+            str(tiny_cnn_dir),
+            "--dataset",
+            str(mnist_dir),
+            "--limit",
+            "30",
+            "--max-steps",
+            "10",
+            "--perturb",
+            "pixels",
+            "--perturb",
+            "snow:severity=1",
+            "--output",
+            str(out),
+            "--resume",
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     again = json.loads((out / "report.json").read_text())
     assert again["resumed_examples"] == 30 and again["perturbations"] == report["perturbations"]
@@ -164,15 +209,43 @@ def test_vision_eval_with_a_hugging_face_image_classifier(tmp_path, mnist_dir, c
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     labels = {i: str(i) for i in range(10)}
-    config = ViTConfig(image_size=16, patch_size=8, num_channels=3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                       intermediate_size=32, num_labels=10, id2label=labels, label2id={v: k for k, v in labels.items()})  # fmt: skip
+    config = ViTConfig(
+        image_size=16,
+        patch_size=8,
+        num_channels=3,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=10,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
     torch.manual_seed(0)
     ViTForImageClassification(config).save_pretrained(tmp_path / "vit")
-    ViTImageProcessor(size={"height": 16, "width": 16}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(tmp_path / "vit")
+    ViTImageProcessor(size={"height": 16, "width": 16}, image_mean=[0.5] * 3, image_std=[0.5] * 3).save_pretrained(
+        tmp_path / "vit"
+    )
     code, stdout, err = _run(
-        ["vision", "eval", "--model", str(tmp_path / "vit"), "--dataset", str(mnist_dir / "idx"), "--limit", "12",
-         "--max-steps", "5", "--perturb", "pixels:k=10", "--output", str(tmp_path / "out"), "--no-progress"], capsys,
-    )  # fmt: skip
+        [
+            "vision",
+            "eval",
+            "--model",
+            str(tmp_path / "vit"),
+            "--dataset",
+            str(mnist_dir / "idx"),
+            "--limit",
+            "12",
+            "--max-steps",
+            "5",
+            "--perturb",
+            "pixels:k=10",
+            "--output",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["n_examples"] == 12 and report["perturbations"][0]["spec"] == "pixels:k=10"
@@ -205,12 +278,25 @@ def test_vision_eval_bad_input_is_one_line_and_exit_2(args, message, mnist_dir, 
 def test_vision_eval_label_count_mismatch(tmp_path, mnist_dir, capsys):
     model = new_model("paper-mnist-cnn", 1, 3, (28, 28), seed=0)
     path = save_model(model, tmp_path / "m3", label_names=None, image_shape=(1, 28, 28))
-    code, _, err = _run(["vision", "eval", "--model", str(path), "--dataset", str(mnist_dir), "--limit", "5", "--no-progress"], capsys)
+    code, _, err = _run(
+        ["vision", "eval", "--model", str(path), "--dataset", str(mnist_dir), "--limit", "5", "--no-progress"], capsys
+    )
     assert code == 2 and "label mismatch" in err and len(err.strip().splitlines()) == 1
 
 
 def test_vision_eval_wrong_image_shape(tmp_path, shared, tiny_cnn_dir, capsys):
     code, _, err = _run(
-        ["vision", "eval", "--model", str(tiny_cnn_dir), "--dataset", str(shared / "data" / "cifar10"), "--limit", "3", "--no-progress"], capsys
+        [
+            "vision",
+            "eval",
+            "--model",
+            str(tiny_cnn_dir),
+            "--dataset",
+            str(shared / "data" / "cifar10"),
+            "--limit",
+            "3",
+            "--no-progress",
+        ],
+        capsys,
     )
     assert code == 2 and "cannot classify images of shape (3, 32, 32)" in err and len(err.strip().splitlines()) == 1

@@ -17,7 +17,9 @@ from vision import ops
 from vision.batch import ImageRow, ImageRows, stack_images
 
 SHAPES = [(1, 28, 28), (3, 32, 32)]
-ALL_SPECS = [t.name for t in available("image")] + [f"{w}:severity={s}" for w in ("fog", "snow", "frost", "rain") for s in (1, 5)]
+ALL_SPECS = [t.name for t in available("image")] + [
+    f"{w}:severity={s}" for w in ("fog", "snow", "frost", "rain") for s in (1, 5)
+]
 
 pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
@@ -38,7 +40,19 @@ def apply(spec: str, x: torch.Tensor, keys: list[int]) -> torch.Tensor:
 
 def test_every_named_perturbation_is_registered():
     names = {t.name for t in available("image")}
-    assert names == {"pixels", "gaussian", "shot", "impulse", "blur", "brightness", "contrast", "fog", "snow", "rain", "frost"}
+    assert names == {
+        "pixels",
+        "gaussian",
+        "shot",
+        "impulse",
+        "blur",
+        "brightness",
+        "contrast",
+        "fog",
+        "snow",
+        "rain",
+        "frost",
+    }
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS)
@@ -64,7 +78,11 @@ def test_shape_range_batch_independence_and_determinism(spec, shape):
 def test_random_perturbations_differ_between_draws_and_seeds(spec):
     x = images((1, 28, 28), 1).expand(3, -1, -1, -1)
     canonical = parse_spec(spec, "image").canonical
-    keys = [draw_key(stream_prefix(0, 7, canonical), 1), draw_key(stream_prefix(0, 7, canonical), 2), draw_key(stream_prefix(1, 7, canonical), 1)]
+    keys = [
+        draw_key(stream_prefix(0, 7, canonical), 1),
+        draw_key(stream_prefix(0, 7, canonical), 2),
+        draw_key(stream_prefix(1, 7, canonical), 1),
+    ]
     out = apply(spec, x, keys)
     assert not torch.equal(out[0], out[1]) and not torch.equal(out[0], out[2])
 
@@ -163,7 +181,12 @@ def test_blur_matches_scipy_gaussian_filter():
 
     x = images((3, 32, 32), 2)
     out = apply("blur:sigma=1.3", x, [0, 0])
-    expect = np.stack([[gaussian_filter(x[b, c].double().numpy(), 1.3, mode="nearest", truncate=4.0) for c in range(3)] for b in range(2)])
+    expect = np.stack(
+        [
+            [gaussian_filter(x[b, c].double().numpy(), 1.3, mode="nearest", truncate=4.0) for c in range(3)]
+            for b in range(2)
+        ]
+    )
     assert np.allclose(out.numpy(), expect, atol=1e-5)
 
 
@@ -182,7 +205,9 @@ def test_contrast_scales_deviations_around_the_channel_mean():
     x = 0.4 + 0.2 * images((3, 32, 32), 1)
     out = apply("contrast:factor=0.5", x, [0])
     assert torch.allclose(out.mean(dim=(2, 3)), x.mean(dim=(2, 3)), atol=1e-6)
-    assert torch.allclose(out - out.mean(dim=(2, 3), keepdim=True), 0.5 * (x - x.mean(dim=(2, 3), keepdim=True)), atol=1e-6)
+    assert torch.allclose(
+        out - out.mean(dim=(2, 3), keepdim=True), 0.5 * (x - x.mean(dim=(2, 3), keepdim=True)), atol=1e-6
+    )
 
 
 def test_plasma_fractal_is_a_normalised_map_per_key():
@@ -195,7 +220,10 @@ def test_plasma_fractal_is_a_normalised_map_per_key():
 def test_weather_gets_stronger_with_severity():
     x = images((3, 32, 32), 40)
     for name in ("fog", "snow", "frost", "rain"):
-        change = [float((apply(f"{name}:severity={s}", x, keys_for(f"{name}:severity={s}", 40)) - x).abs().mean()) for s in (1, 5)]
+        change = [
+            float((apply(f"{name}:severity={s}", x, keys_for(f"{name}:severity={s}", 40)) - x).abs().mean())
+            for s in (1, 5)
+        ]
         assert change[1] > change[0], name
 
 
@@ -206,7 +234,19 @@ def test_frost_texture_is_deterministic_and_bright_enough():
     assert torch.equal(ops.frost_texture(), t)
 
 
-@pytest.mark.parametrize("bad", ["pixels:k=-1", "pixels:k=1.5", "gaussian:sigma=0", "impulse:p=1.5", "fog:severity=6", "snow:severity=0", "rain:drops=3", "sparkle"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "pixels:k=-1",
+        "pixels:k=1.5",
+        "gaussian:sigma=0",
+        "impulse:p=1.5",
+        "fog:severity=6",
+        "snow:severity=0",
+        "rain:drops=3",
+        "sparkle",
+    ],
+)
 def test_bad_specs_are_user_errors(bad):
     with pytest.raises(UserError):
         parse_spec(bad, "image")

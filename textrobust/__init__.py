@@ -18,7 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["evaluate", "certify", "DataOptions", "RunOptions", "EvalReport", "CertifyReport", "UserError", "__version__"]
+__all__ = [
+    "evaluate",
+    "certify",
+    "DataOptions",
+    "RunOptions",
+    "EvalReport",
+    "CertifyReport",
+    "UserError",
+    "__version__",
+]
 
 from textrobust.errors import UserError
 

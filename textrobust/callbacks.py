@@ -99,8 +99,15 @@ def certify_metrics(report: Mapping[str, Any], prefix: str = PREFIX) -> dict[str
 #: The ``certify=`` options, with the types they take; the model, the data options (``split``,
 #: ``limit``, ...) and the seed are the callback's, and nothing is written to disk.
 CERTIFY_OPTIONS: dict[str, tuple[type, ...]] = {
-    "p_del": (int, float), "n0": (int,), "n": (int,), "alpha": (int, float), "exact": (bool,),
-    "level": (str,), "procedure": (str,), "max_enumerate": (int,), "batch_size": (int,),
+    "p_del": (int, float),
+    "n0": (int,),
+    "n": (int,),
+    "alpha": (int, float),
+    "exact": (bool,),
+    "level": (str,),
+    "procedure": (str,),
+    "max_enumerate": (int,),
+    "batch_size": (int,),
 }
 
 
@@ -116,7 +123,9 @@ def certify_options(certify: Any, batch_size: int) -> dict[str, Any]:
         raise UserError('certify= takes a dict of certify options with at least "p_del", e.g. {"p_del": 0.9}')
     unknown = sorted(set(certify) - set(CERTIFY_OPTIONS))
     if unknown:
-        raise UserError(f"certify= does not take {', '.join(map(repr, unknown))}; it takes {', '.join(CERTIFY_OPTIONS)}")
+        raise UserError(
+            f"certify= does not take {', '.join(map(repr, unknown))}; it takes {', '.join(CERTIFY_OPTIONS)}"
+        )
     for name, value in certify.items():
         types = CERTIFY_OPTIONS[name]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
@@ -193,7 +202,9 @@ class RobustnessCallback(TrainerCallback):
         prefix: str = PREFIX,
     ) -> None:
         check_max_steps(max_steps)
-        self.data = DataOptions(split=split, input_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle)
+        self.data = DataOptions(
+            split=split, input_column=text_column, label_column=label_column, limit=limit, shuffle=shuffle
+        )
         self.run = RunOptions(batch_size=batch_size)
         if isinstance(perturbations, str):
             perturbations = [perturbations]
@@ -225,9 +236,11 @@ class RobustnessCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics: dict | None = None, **kwargs):  # noqa: ANN001
         model = _first(kwargs.get("model"), getattr(self.trainer, "model", None))
         processing_class = _first(
-            kwargs.get("processing_class"), kwargs.get("tokenizer"),
-            getattr(self.trainer, "processing_class", None), getattr(self.trainer, "tokenizer", None),
-        )  # fmt: skip
+            kwargs.get("processing_class"),
+            kwargs.get("tokenizer"),
+            getattr(self.trainer, "processing_class", None),
+            getattr(self.trainer, "tokenizer", None),
+        )
         if model is None or processing_class is None:
             raise UserError("RobustnessCallback needs the trainer's model and its processing_class (tokenizer)")
         # Trainer.evaluate with several eval sets calls on_evaluate once per set: the same step and
@@ -271,7 +284,13 @@ class RobustnessCallback(TrainerCallback):
             data, chosen = self._inputs
             classifier = checked_classifier(model, tokenizer, data)
             return eval_plan(
-                classifier, data, chosen, self.data, max_steps=self.max_steps, seed=self.seed, batch_size=self.run.batch_size
+                classifier,
+                data,
+                chosen,
+                self.data,
+                max_steps=self.max_steps,
+                seed=self.seed,
+                batch_size=self.run.batch_size,
             )
 
         try:
@@ -292,4 +311,6 @@ class RobustnessCallback(TrainerCallback):
 
         assert self.certify is not None
         device = str(next(model.parameters()).device)  # where it is (certify would move it to the process's device)
-        return certify(model, tokenizer, self.eval_dataset, seed=self.seed, data=self.data, device=device, **self.certify)
+        return certify(
+            model, tokenizer, self.eval_dataset, seed=self.seed, data=self.data, device=device, **self.certify
+        )

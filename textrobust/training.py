@@ -26,7 +26,9 @@ def delete_words_torch(text: str, p_del: float, generator: torch.Generator | Non
     return " ".join(w for w, k in zip(words, keep.tolist()) if k)
 
 
-def delete_tokens_torch(ids: Sequence[int], p_del: float, special: set[int], generator: torch.Generator | None = None) -> list[int]:
+def delete_tokens_torch(
+    ids: Sequence[int], p_del: float, special: set[int], generator: torch.Generator | None = None
+) -> list[int]:
     """Token ids with each non-special token deleted independently with probability ``p_del``."""
     ids = list(ids)
     if p_del <= 0:
@@ -68,12 +70,17 @@ class DeletionCollator:
                     "keep it with TrainingArguments(remove_unused_columns=False)"
                 )
             texts = [delete_words_torch(str(f[self.text_column] or ""), self.p_del, self.generator) for f in features]
-            batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+            batch = self.tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            )
         else:
             # the tokens the tokenizer adds ([CLS], [SEP], [PAD]) stay; [UNK] stands for a word and
             # is deleted like any other token, as certification at the token level does
             special = set(self.tokenizer.all_special_ids) - {self.tokenizer.unk_token_id}
-            rows = [{"input_ids": delete_tokens_torch(f["input_ids"], self.p_del, special, self.generator)} for f in features]
+            rows = [
+                {"input_ids": delete_tokens_torch(f["input_ids"], self.p_del, special, self.generator)}
+                for f in features
+            ]
             batch = self.tokenizer.pad(rows, padding=True, return_tensors="pt")
         batch = dict(batch)
         if all(label is not None for label in labels):

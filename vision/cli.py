@@ -15,6 +15,7 @@ from textrobust.cli.common import MaxSteps, Seed
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
+
 def _threads(threads: Optional[int]) -> None:
     from textrobust.errors import UserError
 
@@ -37,7 +38,8 @@ def _threads(threads: Optional[int]) -> None:
 )
 def eval_command(
     model: str = typer.Option(
-        ..., help="A saved vision model directory, a Hugging Face image classifier (directory or Hub id), or a TorchScript file."
+        ...,
+        help="A saved vision model directory, a Hugging Face image classifier (directory or Hub id), or a TorchScript file.",
     ),
     dataset: str = typer.Option(
         "mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."
@@ -51,7 +53,9 @@ def eval_command(
     max_steps: MaxSteps = 250,
     seed: Seed = 0,
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
-    save_flipped: bool = typer.Option(True, help="Store each example's first flipping draw as a PNG data URI in examples.jsonl."),
+    save_flipped: bool = typer.Option(
+        True, help="Store each example's first flipping draw as a PNG data URI in examples.jsonl."
+    ),
     *,
     data: DataOptions,
     run: RunOptions,
@@ -72,16 +76,25 @@ def eval_command(
 
 def reproduce_command(
     dataset: str = typer.Option("mnist", help="mnist or cifar10."),
-    data: Optional[str] = typer.Option(None, help="Where to read the dataset: a local directory (e.g. ../shared/data/mnist) or an IDX directory (default: the Hub)."),
+    data: Optional[str] = typer.Option(
+        None,
+        help="Where to read the dataset: a local directory (e.g. ../shared/data/mnist) or an IDX directory (default: the Hub).",
+    ),
     max_steps: int = typer.Option(250, help="RPR draws per image (the paper's MAX_STEPS)."),
     per_class: int = typer.Option(1500, help="Robust (and random) training images per class for M_R (and M_rand)."),
     seed: int = typer.Option(0, help="Seed for training, subset choice and every perturbation draw."),
-    limit: Optional[int] = typer.Option(None, help="Use only the first N training and first N test images (quick runs)."),
+    limit: Optional[int] = typer.Option(
+        None, help="Use only the first N training and first N test images (quick runs)."
+    ),
     epochs: int = typer.Option(30, help="Most training epochs (early stopping on validation loss)."),
     batch_size: int = typer.Option(256, help="Images per model call during RPR."),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's)."),
-    output: Path = typer.Option(Path("reproduce-out"), help="Directory for report.json, report.md, figures, models and per-run RPR records."),
-    resume: bool = typer.Option(False, help="Continue a stopped reproduction in --output (reuses trained models and finished RPR records)."),
+    output: Path = typer.Option(
+        Path("reproduce-out"), help="Directory for report.json, report.md, figures, models and per-run RPR records."
+    ),
+    resume: bool = typer.Option(
+        False, help="Continue a stopped reproduction in --output (reuses trained models and finished RPR records)."
+    ),
     overwrite: bool = typer.Option(False, help="Replace earlier results in --output."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
@@ -89,12 +102,27 @@ def reproduce_command(
     _threads(threads)
     from vision.reproduce import reproduce
 
-    command = "textrobust vision reproduce " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("reproduce") + 1 :]) if "reproduce" in sys.argv else None
+    command = (
+        "textrobust vision reproduce " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("reproduce") + 1 :])
+        if "reproduce" in sys.argv
+        else None
+    )
     report = reproduce(
-        dataset, data, output=output, max_steps=max_steps, per_class=per_class, seed=seed, limit=limit, epochs=epochs,
-        batch_size=batch_size, resume=resume, overwrite=overwrite, progress=progress,
-        log=lambda message: typer.echo(message, err=True), command=command,
-    )  # fmt: skip
+        dataset,
+        data,
+        output=output,
+        max_steps=max_steps,
+        per_class=per_class,
+        seed=seed,
+        limit=limit,
+        epochs=epochs,
+        batch_size=batch_size,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        log=lambda message: typer.echo(message, err=True),
+        command=command,
+    )
     _print_reproduction(report, output)
 
 
@@ -107,18 +135,30 @@ def _print_reproduction(report: dict, output: Path) -> None:
 
     console = console_for_tables()
     paper = report.get("paper") or {}
-    table = Table("model", "test accuracy", "test robust ratio", "train robust ratio", "paper: accuracy / robust", title=f"RPR reproduction: {report['dataset']} ({report['perturbation']}, {report['max_steps']} steps)")
+    table = Table(
+        "model",
+        "test accuracy",
+        "test robust ratio",
+        "train robust ratio",
+        "paper: accuracy / robust",
+        title=f"RPR reproduction: {report['dataset']} ({report['perturbation']}, {report['max_steps']} steps)",
+    )
     for name in ("M", "M_R", "M_rand"):
         ours = report["ours"][name]
         p = paper.get(name) or {}
         table.add_row(
-            name, fmt_rate(ours["test_accuracy"], ours["test_accuracy_ci95"]),
+            name,
+            fmt_rate(ours["test_accuracy"], ours["test_accuracy_ci95"]),
             fmt_rate(ours["test_robust_ratio"], ours["test_robust_ratio_ci95"]),
             fmt_rate(ours.get("train_robust_ratio"), ours.get("train_robust_ratio_ci95")),
             f"{p['test_accuracy']:.4f} / {p['test_robust_ratio']:.4f}" if p else "n/a",
-        )  # fmt: skip
+        )
     console.print(table)
     from vision.report import verdict
 
-    console.print(escape(verdict(report["comparison"]["test_robust_ratio"]["M_R_minus_M_rand"], "M_R", "M_rand", "test robust ratio")))
+    console.print(
+        escape(
+            verdict(report["comparison"]["test_robust_ratio"]["M_R_minus_M_rand"], "M_R", "M_rand", "test robust ratio")
+        )
+    )
     console.print(escape(f"{report['timings_seconds']['total']:.0f} s; results in {output}"))

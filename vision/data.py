@@ -53,7 +53,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise UserError(f"{str(path)!r}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}")
+        raise UserError(
+            f"{str(path)!r}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.type)  # native byte order
 
 
@@ -104,9 +106,16 @@ class ImageExamples:
         """The examples at ``positions`` (ids are kept)."""
         index = torch.as_tensor(list(positions), dtype=torch.long)
         return ImageExamples(
-            [self.ids[p] for p in positions], self.images.index_select(0, index), [self.labels[p] for p in positions],
-            self.label_names, self.name, self.split, self.alias, self.image_column, self.label_column,
-        )  # fmt: skip
+            [self.ids[p] for p in positions],
+            self.images.index_select(0, index),
+            [self.labels[p] for p in positions],
+            self.label_names,
+            self.name,
+            self.split,
+            self.alias,
+            self.image_column,
+            self.label_column,
+        )
 
 
 def images_to_float(images: torch.Tensor) -> torch.Tensor:
@@ -148,7 +157,9 @@ def _decode(values: Sequence[Any], column: str) -> torch.Tensor:
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         some = ", ".join(f"{s[1]}x{s[2]}" for s in sorted(shapes)[:3])
-        raise UserError(f"images in column {column!r} have different sizes ({some}, ...); resize them to one size first")
+        raise UserError(
+            f"images in column {column!r} have different sizes ({some}, ...); resize them to one size first"
+        )
     return torch.from_numpy(np.ascontiguousarray(np.stack(arrays)))
 
 
@@ -199,5 +210,6 @@ def load_image_examples(
         picked = picked.cast_column(image_col, datasets.Image(decode=False))
     images = _decode(picked[image_col], image_col)
     labels = read_chosen_labels(ds, picked, label_col)
-    return ImageExamples(rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col)
-
+    return ImageExamples(
+        rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col
+    )

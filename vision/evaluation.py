@@ -40,7 +40,9 @@ IMAGE_RUN_DEFAULTS = {"batch_size": 256}
 def image_engine(classifier: Callable, batch_size: int) -> Engine:
     """The engine for images: no dedup key, no sorting, ``DRAWS_PER_ROUND`` draws per job."""
     round_size = max(8 * batch_size, 256)
-    return Engine(classifier, batch_size=batch_size, round_size=round_size, max_active=max(1, round_size // DRAWS_PER_ROUND))
+    return Engine(
+        classifier, batch_size=batch_size, round_size=round_size, max_active=max(1, round_size // DRAWS_PER_ROUND)
+    )
 
 
 def image_rpr_plan(

@@ -38,7 +38,9 @@ def _show(ax: Any, image: Any, title: str = "") -> None:
         ax.set_title(title, fontsize=8)
 
 
-def plot_survival_vs_paper(curves: Mapping[str, Sequence[float]], paper: Mapping[str, float], path: Any, *, title: str, n: int) -> None:
+def plot_survival_vs_paper(
+    curves: Mapping[str, Sequence[float]], paper: Mapping[str, float], path: Any, *, title: str, n: int
+) -> None:
     """Survival curves of several models, and the paper's final values as dotted lines."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -59,7 +61,13 @@ def plot_survival_vs_paper(curves: Mapping[str, Sequence[float]], paper: Mapping
     plt.close(fig)
 
 
-def write_figures(runner: "Runner", m: "ImageClassifier", tests: Mapping[str, EvalReport], records: Sequence[dict], train_report: EvalReport) -> dict[str, str]:
+def write_figures(
+    runner: "Runner",
+    m: "ImageClassifier",
+    tests: Mapping[str, EvalReport],
+    records: Sequence[dict],
+    train_report: EvalReport,
+) -> dict[str, str]:
     """Write the four figures into the output directory; returns {title: file name}."""
     cfg = runner.cfg
     out = cfg.output
@@ -71,7 +79,9 @@ def write_figures(runner: "Runner", m: "ImageClassifier", tests: Mapping[str, Ev
     paper = {}
     if cfg.dataset == "mnist" and cfg.max_steps == 250:
         paper = {"M": 0.2957, "M_R": 0.5101}
-    plot_survival_vs_paper(curves, paper, out / "survival.png", title=f"Test-set RPR survival, {spec}", n=len(runner.test))
+    plot_survival_vs_paper(
+        curves, paper, out / "survival.png", title=f"Test-set RPR survival, {spec}", n=len(runner.test)
+    )
     figures["Survival curves of M, M_R and M_rand (paper Figures 3 and 5)"] = "survival.png"
 
     groups = {"M (ours)": train_report.perturbations[0].rpr.per_class}
@@ -79,13 +89,19 @@ def write_figures(runner: "Runner", m: "ImageClassifier", tests: Mapping[str, Ev
         from vision.reproduce import MNIST_TRAIN_CLASS_SIZES, PAPER_MNIST
 
         counts = PAPER_MNIST["M"]["train_robust_counts"]
-        groups["M (authors' run)"] = {str(c): rate(k, n) for c, (k, n) in enumerate(zip(counts, MNIST_TRAIN_CLASS_SIZES))}
-    plot_per_class(groups, out / "per_class_train.png", title="Robust training images per class under M", ylabel="robust fraction")
+        groups["M (authors' run)"] = {
+            str(c): rate(k, n) for c, (k, n) in enumerate(zip(counts, MNIST_TRAIN_CLASS_SIZES))
+        }
+    plot_per_class(
+        groups, out / "per_class_train.png", title="Robust training images per class under M", ylabel="robust fraction"
+    )
     figures["Robust training images per class (paper Figure 4)"] = "per_class_train.png"
 
     rng = np.random.default_rng(cfg.seed)
     robust = [i for i, r in enumerate(records) if r["clean_prediction"] == r["label"] and r["first_flip"][spec] is None]
-    fragile = [i for i, r in enumerate(records) if r["clean_prediction"] == r["label"] and r["first_flip"][spec] is not None]
+    fragile = [
+        i for i, r in enumerate(records) if r["clean_prediction"] == r["label"] and r["first_flip"][spec] is not None
+    ]
     names = runner.label_names
     fig, axes = plt.subplots(2, GRID_COLUMNS, figsize=(1.2 * GRID_COLUMNS, 3.0))
     for row, (pool, what) in enumerate(((robust, "robust"), (fragile, "not robust"))):
@@ -96,8 +112,14 @@ def write_figures(runner: "Runner", m: "ImageClassifier", tests: Mapping[str, Ev
             if col < len(picks):
                 i = picks[col]
                 flip = records[i]["first_flip"][spec]
-                _show(ax, runner.test.image(i), f"{names[records[i]['label']]}" + ("" if flip is None else f", flip@{flip}"))
-        axes[row][0].text(-0.3, 0.5, what, transform=axes[row][0].transAxes, rotation=90, va="center", ha="right", fontsize=9)
+                _show(
+                    ax,
+                    runner.test.image(i),
+                    f"{names[records[i]['label']]}" + ("" if flip is None else f", flip@{flip}"),
+                )
+        axes[row][0].text(
+            -0.3, 0.5, what, transform=axes[row][0].transAxes, rotation=90, va="center", ha="right", fontsize=9
+        )
     fig.suptitle("Test images M classifies right: robust (top) and not robust (bottom)", fontsize=10)
     fig.tight_layout()
     fig.savefig(out / "robust_grid.png", dpi=120)

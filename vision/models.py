@@ -61,13 +61,23 @@ class PaperCNN(nn.Module):
         super().__init__()
         h, w = image_size
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(), _bn2d(8), nn.Dropout(0.3),
-            nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), _bn2d(8), nn.MaxPool2d(2),
-        )  # fmt: skip
+            nn.Conv2d(in_channels, 8, 3, padding=1),
+            nn.ReLU(),
+            _bn2d(8),
+            nn.Dropout(0.3),
+            nn.Conv2d(8, 8, 3, padding=1),
+            nn.ReLU(),
+            _bn2d(8),
+            nn.MaxPool2d(2),
+        )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(8 * (h // 2) * (w // 2), 16), nn.ReLU(),
-            nn.BatchNorm1d(16, eps=1e-3, momentum=BN_MOMENTUM), nn.Dropout(0.5), nn.Linear(16, num_classes),
-        )  # fmt: skip
+            nn.Flatten(),
+            nn.Linear(8 * (h // 2) * (w // 2), 16),
+            nn.ReLU(),
+            nn.BatchNorm1d(16, eps=1e-3, momentum=BN_MOMENTUM),
+            nn.Dropout(0.5),
+            nn.Linear(16, num_classes),
+        )
         _keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -88,14 +98,29 @@ class SmallCifarCNN(nn.Module):
         super().__init__()
         h, w = image_size
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), _bn2d(16), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), _bn2d(32), nn.MaxPool2d(2), nn.Dropout(0.2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), _bn2d(64), nn.MaxPool2d(2), nn.Dropout(0.3),
-        )  # fmt: skip
+            nn.Conv2d(in_channels, 16, 3, padding=1),
+            nn.ReLU(),
+            _bn2d(16),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            _bn2d(32),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            _bn2d(64),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.3),
+        )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * (h // 8) * (w // 8), 128), nn.ReLU(),
-            nn.BatchNorm1d(128, eps=1e-3, momentum=BN_MOMENTUM), nn.Dropout(0.5), nn.Linear(128, num_classes),
-        )  # fmt: skip
+            nn.Flatten(),
+            nn.Linear(64 * (h // 8) * (w // 8), 128),
+            nn.ReLU(),
+            nn.BatchNorm1d(128, eps=1e-3, momentum=BN_MOMENTUM),
+            nn.Dropout(0.5),
+            nn.Linear(128, num_classes),
+        )
         _keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,7 +137,14 @@ def new_model(architecture: str, in_channels: int, num_classes: int, image_size:
     return model.to(memory_format=torch.channels_last)
 
 
-def save_model(model: nn.Module, directory: str | os.PathLike, *, label_names: Sequence[str] | None, image_shape: Sequence[int], extra: dict | None = None) -> Path:
+def save_model(
+    model: nn.Module,
+    directory: str | os.PathLike,
+    *,
+    label_names: Sequence[str] | None,
+    image_shape: Sequence[int],
+    extra: dict | None = None,
+) -> Path:
     """Save one of :data:`ARCHITECTURES` as ``vision_model.json`` + ``model.safetensors``."""
     from safetensors.torch import save_file
 
@@ -121,9 +153,13 @@ def save_model(model: nn.Module, directory: str | os.PathLike, *, label_names: S
     c, h, w = image_shape
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     meta = {
-        "architecture": model.architecture, "in_channels": c, "image_size": [h, w], "num_classes": head.out_features,
-        "label_names": list(label_names) if label_names is not None else None, **(extra or {}),
-    }  # fmt: skip
+        "architecture": model.architecture,
+        "in_channels": c,
+        "image_size": [h, w],
+        "num_classes": head.out_features,
+        "label_names": list(label_names) if label_names is not None else None,
+        **(extra or {}),
+    }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS_FILE))
     return out
@@ -140,7 +176,9 @@ def load_saved_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
         model = cls(meta["in_channels"], meta["num_classes"], tuple(meta["image_size"]))
         model.load_state_dict(load_file(str(d / WEIGHTS_FILE)))
     except (OSError, KeyError, ValueError, RuntimeError) as e:
-        raise UserError(f"cannot load the model in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise UserError(
+            f"cannot load the model in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     return model.to(memory_format=torch.channels_last).eval(), meta
 
 
@@ -239,7 +277,9 @@ def _load_path(name: str, device: Any) -> tuple[nn.Module, Callable | None, list
         try:
             model = torch.jit.load(str(path), map_location=device)
         except Exception as e:  # noqa: BLE001 - torch raises several types for a bad file
-            raise UserError(f"cannot load {name!r} as a TorchScript model: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise UserError(
+                f"cannot load {name!r} as a TorchScript model: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            ) from None
         return model.eval(), None, None, str(name)
     model, preprocess, names = _load_hf(str(path) if path.exists() else name, device)
     return model, preprocess, names, str(name)

@@ -76,38 +76,61 @@ def _severity() -> Param:
 
 IMAGE_PERTURBATIONS = (
     PerturbationType(
-        "pixels", "image", (Param("k", 0, int, 0, None, help="pixels changed; 0 = round(sqrt(H*W))"),),
-        _builder("change_pixels"), "the RPR paper's: k random pixels set to random values (k=0: sqrt(H*W))",
+        "pixels",
+        "image",
+        (Param("k", 0, int, 0, None, help="pixels changed; 0 = round(sqrt(H*W))"),),
+        _builder("change_pixels"),
+        "the RPR paper's: k random pixels set to random values (k=0: sqrt(H*W))",
     ),
     PerturbationType(
-        "gaussian", "image", (Param("sigma", 0.08, float, 0, 10, low_open=True),),
-        _builder("gaussian_noise"), "additive Gaussian noise of std sigma (0..1 scale)",
+        "gaussian",
+        "image",
+        (Param("sigma", 0.08, float, 0, 10, low_open=True),),
+        _builder("gaussian_noise"),
+        "additive Gaussian noise of std sigma (0..1 scale)",
     ),
     PerturbationType(
-        "shot", "image", (Param("photons", 100.0, float, 0, 1e6, low_open=True),),
-        _builder("shot_noise"), "Poisson noise: Poisson(x * photons) / photons",
+        "shot",
+        "image",
+        (Param("photons", 100.0, float, 0, 1e6, low_open=True),),
+        _builder("shot_noise"),
+        "Poisson noise: Poisson(x * photons) / photons",
     ),
     PerturbationType(
-        "impulse", "image", (Param("p", 0.03, float, 0, 1),),
-        _builder("impulse_noise"), "salt and pepper: each value set to 0 or 1 with probability p",
+        "impulse",
+        "image",
+        (Param("p", 0.03, float, 0, 1),),
+        _builder("impulse_noise"),
+        "salt and pepper: each value set to 0 or 1 with probability p",
     ),
     PerturbationType(
-        "blur", "image", (Param("sigma", 0.7, float, 0, 20, low_open=True),),
-        _builder("blur_images", random=False), "Gaussian blur of std sigma pixels (deterministic)",
+        "blur",
+        "image",
+        (Param("sigma", 0.7, float, 0, 20, low_open=True),),
+        _builder("blur_images", random=False),
+        "Gaussian blur of std sigma pixels (deterministic)",
     ),
     PerturbationType(
-        "brightness", "image", (Param("delta", 0.15, float, -1, 1),),
-        _builder("brightness_shift", random=False), "HSV value shifted by delta (deterministic)",
+        "brightness",
+        "image",
+        (Param("delta", 0.15, float, -1, 1),),
+        _builder("brightness_shift", random=False),
+        "HSV value shifted by delta (deterministic)",
     ),
     PerturbationType(
-        "contrast", "image", (Param("factor", 0.4, float, 0, 10),),
-        _builder("contrast_change", random=False), "contrast scaled by factor around the mean (deterministic)",
+        "contrast",
+        "image",
+        (Param("factor", 0.4, float, 0, 10),),
+        _builder("contrast_change", random=False),
+        "contrast scaled by factor around the mean (deterministic)",
     ),
     PerturbationType("fog", "image", (_severity(),), _builder("fog"), "plasma-fractal fog (ImageNet-C)"),
     PerturbationType("snow", "image", (_severity(),), _builder("snow"), "motion-blurred snow flakes (ImageNet-C)"),
-    PerturbationType("frost", "image", (_severity(),), _builder("frost"), "frost texture blend (ImageNet-C, synthetic texture)"),
+    PerturbationType(
+        "frost", "image", (_severity(),), _builder("frost"), "frost texture blend (ImageNet-C, synthetic texture)"
+    ),
     PerturbationType("rain", "image", (_severity(),), _builder("rain"), "slanted rain drops, blur, darkening"),
-)  # fmt: skip
+)
 
 for _ptype in IMAGE_PERTURBATIONS:
     register(_ptype)

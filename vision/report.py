@@ -44,7 +44,11 @@ def _per_class_text(selection: Mapping[str, Any]) -> str:
     used = selection["per_class_used"]
     if selection["class_balanced"]:
         return f"{next(iter(used.values()))} images per class"
-    return "images per class " + ", ".join(f"{k}: {v}" for k, v in used.items()) + f" (fewer than {selection['per_class_requested']} robust ones in some classes)"
+    return (
+        "images per class "
+        + ", ".join(f"{k}: {v}" for k, v in used.items())
+        + f" (fewer than {selection['per_class_requested']} robust ones in some classes)"
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -128,21 +132,28 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     per_class_paper = pm.get("train_robust_per_class") or {}
     for name, value in m["train_robust_per_class"].items():
         ci = m["train_robust_per_class_ci95"].get(name)
-        lines.append(f"| {name} | {fmt_rate(value, ci)} (n = {m['train_robust_per_class_n'][name]}) | {_pct(per_class_paper.get(name))} |")
+        lines.append(
+            f"| {name} | {fmt_rate(value, ci)} (n = {m['train_robust_per_class_n'][name]}) | {_pct(per_class_paper.get(name))} |"
+        )
     lines += ["", "## Deviations from the paper", ""]
     lines += [f"- {d}" for d in DEVIATIONS + (CIFAR_DEVIATIONS if report["dataset"] == "cifar10" else [])]
     lines += [
-        "", "## Time", "",
-        "Wall-clock seconds depend on what else ran on the machine; CPU seconds (this process) do much less.", "",
-        "| step | wall seconds | CPU seconds | model calls |", "|---|---|---|---|",
-    ]  # fmt: skip
+        "",
+        "## Time",
+        "",
+        "Wall-clock seconds depend on what else ran on the machine; CPU seconds (this process) do much less.",
+        "",
+        "| step | wall seconds | CPU seconds | model calls |",
+        "|---|---|---|---|",
+    ]
     calls = report.get("model_calls", {})
     cpu = report.get("cpu_seconds", {})
     for step, seconds in report["timings_seconds"].items():
         key = step.replace("RPR ", "", 1) if step.startswith("RPR ") else None
         used = cpu.get(step, cpu.get("total (process)") if step == "total" else None)
-        lines.append(f"| {step} | {seconds:.1f} | {'' if used is None else f'{used:.1f}'} | {calls.get(key, '') if key else ''} |")
+        lines.append(
+            f"| {step} | {seconds:.1f} | {'' if used is None else f'{used:.1f}'} | {calls.get(key, '') if key else ''} |"
+        )
     for title, name in report.get("figures", {}).items():
         lines += ["", f"## {title}", "", f"![{title}]({name})"]
     return "\n".join(lines) + "\n"
-

@@ -47,11 +47,15 @@ PAPER_MNIST = {
     "source": "Ilie, Popescu & Stefanescu (2020), Robustness as Inherent Property of Datapoints",
     "perturbation": "28 pixels (with replacement) set to random integers 0..254, MAX_STEPS = 250",
     "max_steps": 250,
-    "M": {"test_accuracy": 0.9885, "test_robust_ratio": 0.2957, "train_robust_ratio": 0.7128,
-          "train_robust_counts": [5260, 2358, 5170, 5593, 4940, 4567, 5051, 6166, 1648, 2014]},
+    "M": {
+        "test_accuracy": 0.9885,
+        "test_robust_ratio": 0.2957,
+        "train_robust_ratio": 0.7128,
+        "train_robust_counts": [5260, 2358, 5170, 5593, 4940, 4567, 5051, 6166, 1648, 2014],
+    },
     "M_R": {"test_accuracy": 0.9692, "test_robust_ratio": 0.5101, "train_size": 15000, "per_class": 1500},
     "M_rand": None,
-}  # fmt: skip
+}
 MODELS = ("M", "M_R", "M_rand")
 
 
@@ -93,7 +97,11 @@ class Runner:
     def __init__(self, cfg: Reproduction) -> None:
         if cfg.dataset not in ARCHITECTURE:
             raise UserError(f"unknown dataset {cfg.dataset!r} for reproduce; use mnist or cifar10")
-        for name, value in (("--max-steps", cfg.max_steps), ("--per-class", cfg.per_class), ("--batch-size", cfg.batch_size)):
+        for name, value in (
+            ("--max-steps", cfg.max_steps),
+            ("--per-class", cfg.per_class),
+            ("--batch-size", cfg.batch_size),
+        ):
             if value < 1:
                 raise UserError(f"{name} must be at least 1, got {value}")
         if cfg.recipe.epochs < 1:
@@ -136,9 +144,13 @@ class Runner:
         cfg = self.cfg
         directory = cfg.output / "models" / name
         settings = {
-            "architecture": self.architecture, "dataset": cfg.dataset, "limit": cfg.limit, "seed": cfg.seed,
-            "recipe": vars(cfg.recipe), "train_ids_sha": _digest(self.train.ids[p] for p in positions),
-        }  # fmt: skip
+            "architecture": self.architecture,
+            "dataset": cfg.dataset,
+            "limit": cfg.limit,
+            "seed": cfg.seed,
+            "recipe": vars(cfg.recipe),
+            "train_ids_sha": _digest(self.train.ids[p] for p in positions),
+        }
         meta_path = directory / META_FILE
         if cfg.resume and meta_path.is_file() and json.loads(meta_path.read_text()).get("settings") == settings:
             model, meta = load_saved_model(directory)
@@ -148,38 +160,76 @@ class Runner:
             subset = self.train.subset(positions.tolist())
             with self.timed(f"train {name}"):
                 result: TrainResult = train_model(
-                    self.architecture, subset.images, subset.labels, num_classes=self.num_classes, recipe=cfg.recipe,
-                    seed=cfg.seed, progress=cfg.progress, description=f"train {name}", log=self.log,
-                )  # fmt: skip
+                    self.architecture,
+                    subset.images,
+                    subset.labels,
+                    num_classes=self.num_classes,
+                    recipe=cfg.recipe,
+                    seed=cfg.seed,
+                    progress=cfg.progress,
+                    description=f"train {name}",
+                    log=self.log,
+                )
             model, info = result.model, result.to_json()
-            save_model(model, directory, label_names=self.label_names, image_shape=self.train.shape,
-                       extra={"settings": settings, "training": info})  # fmt: skip
-        classifier = image_classifier(model, image_shape=self.train.shape, dataset_label_names=self.train.label_names,
-                                      dataset_labels=self.train.labels, label_names=self.label_names, device="cpu")  # fmt: skip
+            save_model(
+                model,
+                directory,
+                label_names=self.label_names,
+                image_shape=self.train.shape,
+                extra={"settings": settings, "training": info},
+            )
+        classifier = image_classifier(
+            model,
+            image_shape=self.train.shape,
+            dataset_label_names=self.train.label_names,
+            dataset_labels=self.train.labels,
+            label_names=self.label_names,
+            device="cpu",
+        )
         classifier.name = name
         return classifier, info
 
-    def rpr(self, name: str, classifier: ImageClassifier, examples: ImageExamples, split: str) -> tuple[EvalReport, list[dict]]:
+    def rpr(
+        self, name: str, classifier: ImageClassifier, examples: ImageExamples, split: str
+    ) -> tuple[EvalReport, list[dict]]:
         """RPR of ``classifier`` on ``examples`` (streamed to ``rpr/<name>-<split>``): the
         report and the per-example records."""
         cfg = self.cfg
         run_dir = cfg.output / "rpr" / f"{name}-{split}"
         settings = {
-            "task": "vision-reproduce", "model": name, "dataset": cfg.dataset, "split": split, "limit": cfg.limit,
-            "perturbations": [self.spec], "max_steps": cfg.max_steps, "seed": cfg.seed,
+            "task": "vision-reproduce",
+            "model": name,
+            "dataset": cfg.dataset,
+            "split": split,
+            "limit": cfg.limit,
+            "perturbations": [self.spec],
+            "max_steps": cfg.max_steps,
+            "seed": cfg.seed,
             "model_sha": _digest(t.detach().cpu().numpy().tobytes() for t in classifier.model.state_dict().values()),
-        }  # fmt: skip
+        }
         # resuming continues a run of the same model; a retrained model starts its runs over
-        same = (run_dir / "run.json").is_file() and json.loads((run_dir / "run.json").read_text()) == json.loads(json.dumps(settings))
+        same = (run_dir / "run.json").is_file() and json.loads((run_dir / "run.json").read_text()) == json.loads(
+            json.dumps(settings)
+        )
         run = RunOptions(
-            batch_size=cfg.batch_size, output_dir=run_dir, resume=cfg.resume and same, overwrite=cfg.overwrite or cfg.resume,
+            batch_size=cfg.batch_size,
+            output_dir=run_dir,
+            resume=cfg.resume and same,
+            overwrite=cfg.overwrite or cfg.resume,
             progress=cfg.progress,
         )
 
         def prepare(group: Any) -> Plan:
             return image_rpr_plan(
-                settings, classifier, examples, [self.perturbation], max_steps=cfg.max_steps, seed=cfg.seed,
-                batch_size=cfg.batch_size, encode=None, description=f"RPR {name} {split}",
+                settings,
+                classifier,
+                examples,
+                [self.perturbation],
+                max_steps=cfg.max_steps,
+                seed=cfg.seed,
+                batch_size=cfg.batch_size,
+                encode=None,
+                description=f"RPR {name} {split}",
             )
 
         def build_report(result: RunResult) -> EvalReport:
@@ -218,11 +268,15 @@ class Runner:
         available = {c: int((robust & (labels == c)).sum()) for c in self.classes}
         counts = {c: min(cfg.per_class, n) for c, n in available.items()}
         if sum(counts.values()) == 0:
-            raise UserError("M has no robust training image at all; nothing to train M_R on (try a smaller --max-steps)")
+            raise UserError(
+                "M has no robust training image at all; nothing to train M_R on (try a smaller --max-steps)"
+            )
         short = {self.label_names[c]: n for c, n in counts.items() if n < cfg.per_class}
         if short:
-            self.log(f"warning: fewer than {cfg.per_class} robust training images in classes {short}; "
-                     "M_R takes all of them there, and M_rand the same number per class")  # fmt: skip
+            self.log(
+                f"warning: fewer than {cfg.per_class} robust training images in classes {short}; "
+                "M_R takes all of them there, and M_rand the same number per class"
+            )
         robust_positions = per_class_sample(labels, robust, counts, cfg.seed)
         random_positions = per_class_sample(labels, np.ones_like(robust), counts, cfg.seed + 1)
         models["M_R"], training["M_R"] = self.model("M_R", robust_positions)
@@ -232,12 +286,14 @@ class Runner:
         tests["M_rand"], records["M_rand"] = self.rpr("M_rand", models["M_rand"], self.test, "test")
         self.log(_summary_line("M_rand", tests["M_rand"]))
         selection = {
-            "per_class_requested": cfg.per_class, "per_class_used": {self.label_names[c]: n for c, n in counts.items()},
-            "class_balanced": len(set(counts.values())) == 1, "subset_size": int(len(robust_positions)),
+            "per_class_requested": cfg.per_class,
+            "per_class_used": {self.label_names[c]: n for c, n in counts.items()},
+            "class_balanced": len(set(counts.values())) == 1,
+            "subset_size": int(len(robust_positions)),
             "robust_available_per_class": {self.label_names[c]: n for c, n in available.items()},
             "overlap_M_R_M_rand": int(len(np.intersect1d(robust_positions, random_positions))),
             "robust_fraction_of_M_rand_subset": float(robust[random_positions].mean()),
-        }  # fmt: skip
+        }
         with self.timed("figures"):
             from vision.figures import write_figures
 
@@ -294,12 +350,23 @@ def _model_json(report: EvalReport, training: dict, train_size: int) -> dict:
 
 def _delta_json(first: Sequence[bool], second: Sequence[bool]) -> dict:
     d = paired_delta(first, second)
-    return {"delta": d.value, "ci95": list(d.ci) if d.ci else None, "n": d.n, "only_first": d.only_first, "only_second": d.only_second}
+    return {
+        "delta": d.value,
+        "ci95": list(d.ci) if d.ci else None,
+        "n": d.n,
+        "only_first": d.only_first,
+        "only_second": d.only_second,
+    }
 
 
 def build_report(
-    runner: Runner, tests: dict[str, EvalReport], records: dict[str, list[dict]], train_report: EvalReport,
-    training: dict, selection: dict, figures: dict,
+    runner: Runner,
+    tests: dict[str, EvalReport],
+    records: dict[str, list[dict]],
+    train_report: EvalReport,
+    training: dict,
+    selection: dict,
+    figures: dict,
 ) -> dict:
     """report.json: the paper's figures beside ours, with intervals and the M_R-vs-M_rand test."""
     cfg = runner.cfg
@@ -312,22 +379,33 @@ def build_report(
         "M_rand": _model_json(tests["M_rand"], training["M_rand"], selection["subset_size"]),
     }
     t = train_report.perturbations[0].rpr
-    ours["M"].update({
-        "train_robust_ratio": t.robust.value, "train_robust_ratio_ci95": list(t.robust.ci) if t.robust.ci else None,
-        "n_train_rpr": t.robust.n, "train_accuracy": train_report.clean_accuracy.value,
-        "train_robust_per_class": {k: v.value for k, v in t.per_class.items()},
-        "train_robust_per_class_ci95": {k: list(v.ci) if v.ci else None for k, v in t.per_class.items()},
-        "train_robust_per_class_n": {k: v.n for k, v in t.per_class.items()},
-        "train_model_calls": train_report.model_calls,
-    })  # fmt: skip
+    ours["M"].update(
+        {
+            "train_robust_ratio": t.robust.value,
+            "train_robust_ratio_ci95": list(t.robust.ci) if t.robust.ci else None,
+            "n_train_rpr": t.robust.n,
+            "train_accuracy": train_report.clean_accuracy.value,
+            "train_robust_per_class": {k: v.value for k, v in t.per_class.items()},
+            "train_robust_per_class_ci95": {k: list(v.ci) if v.ci else None for k, v in t.per_class.items()},
+            "train_robust_per_class_n": {k: v.n for k, v in t.per_class.items()},
+            "train_model_calls": train_report.model_calls,
+        }
+    )
     for name in ("M_R", "M_rand"):
-        ours[name].update({"train_robust_ratio": None, "train_robust_per_class": None,
-                           "train_robust_note": "not measured: the paper measures training-set RPR of M only (it selects M_R's data)"})  # fmt: skip
+        ours[name].update(
+            {
+                "train_robust_ratio": None,
+                "train_robust_per_class": None,
+                "train_robust_note": "not measured: the paper measures training-set RPR of M only (it selects M_R's data)",
+            }
+        )
     paper = None
     if cfg.dataset == "mnist":
         paper = json.loads(json.dumps(PAPER_MNIST))
         counts = paper["M"].pop("train_robust_counts")
-        paper["M"]["train_robust_per_class"] = {str(c): k / n for c, (k, n) in enumerate(zip(counts, MNIST_TRAIN_CLASS_SIZES))}
+        paper["M"]["train_robust_per_class"] = {
+            str(c): k / n for c, (k, n) in enumerate(zip(counts, MNIST_TRAIN_CLASS_SIZES))
+        }
         paper["M"]["train_robust_per_class_counts"] = {str(c): k for c, k in enumerate(counts)}
     return {
         "dataset": cfg.dataset,
@@ -343,13 +421,17 @@ def build_report(
         "ours": ours,
         "selection": selection,
         "comparison": {
-            "test_robust_ratio": {"M_R_minus_M_rand": _delta_json(robust["M_R"], robust["M_rand"]),
-                                  "M_R_minus_M": _delta_json(robust["M_R"], robust["M"]),
-                                  "M_rand_minus_M": _delta_json(robust["M_rand"], robust["M"])},
-            "test_accuracy": {"M_R_minus_M_rand": _delta_json(correct["M_R"], correct["M_rand"]),
-                              "M_R_minus_M": _delta_json(correct["M_R"], correct["M"])},
+            "test_robust_ratio": {
+                "M_R_minus_M_rand": _delta_json(robust["M_R"], robust["M_rand"]),
+                "M_R_minus_M": _delta_json(robust["M_R"], robust["M"]),
+                "M_rand_minus_M": _delta_json(robust["M_rand"], robust["M"]),
+            },
+            "test_accuracy": {
+                "M_R_minus_M_rand": _delta_json(correct["M_R"], correct["M_rand"]),
+                "M_R_minus_M": _delta_json(correct["M_R"], correct["M"]),
+            },
             "method": "paired differences on the same test images, Tango (1998) score 95% intervals",
-        },  # fmt: skip
+        },
         "figures": figures,
         "model_calls": runner.model_calls,
         "timings_seconds": runner.timings,
@@ -382,8 +464,19 @@ def reproduce(
     or an IDX directory); without it the Hub (``ylecun/mnist``, ``uoft-cs/cifar10``).
     ``limit`` keeps the first N training and first N test images (quick runs)."""
     cfg = Reproduction(
-        dataset=dataset, data=data, output=Path(output), max_steps=max_steps, per_class=per_class, seed=seed, limit=limit,
-        recipe=Recipe(epochs=epochs), batch_size=batch_size, resume=resume, overwrite=overwrite, progress=progress, log=log,
+        dataset=dataset,
+        data=data,
+        output=Path(output),
+        max_steps=max_steps,
+        per_class=per_class,
+        seed=seed,
+        limit=limit,
+        recipe=Recipe(epochs=epochs),
+        batch_size=batch_size,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+        log=log,
         command=command,
-    )  # fmt: skip
+    )
     return Runner(cfg).run()

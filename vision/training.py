@@ -50,9 +50,13 @@ class TrainResult:
 
     def to_json(self) -> dict:
         return {
-            "epochs_run": self.epochs_run, "best_epoch": self.best_epoch, "n_train": self.n_train,
-            "n_val": self.n_val, "seconds": self.seconds, "history": self.history,
-        }  # fmt: skip
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "seconds": self.seconds,
+            "history": self.history,
+        }
 
 
 def l2_penalty(model: nn.Module, l2: float) -> torch.Tensor:
@@ -65,7 +69,9 @@ def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, l2: float) -> tupl
     return nn.functional.cross_entropy(logits, y) + l2_penalty(model, l2), logits
 
 
-def _evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, l2: float, batch: int = 1024) -> tuple[float, float]:
+def _evaluate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, l2: float, batch: int = 1024
+) -> tuple[float, float]:
     """(mean loss incl. the L2 term, accuracy) on uint8 images, as Keras' val_loss."""
     model.eval()
     total, right = 0.0, 0
@@ -132,10 +138,16 @@ def train_model(
                 optimiser.step()
                 running += float(loss.detach()) * len(index)
                 advance(1)
-            val_loss, val_acc = _evaluate(model, x_val, y_val, recipe.l2) if len(y_val) else (float("nan"), float("nan"))
-            history.append({"epoch": epoch, "train_loss": running / len(y_train), "val_loss": val_loss, "val_accuracy": val_acc})
+            val_loss, val_acc = (
+                _evaluate(model, x_val, y_val, recipe.l2) if len(y_val) else (float("nan"), float("nan"))
+            )
+            history.append(
+                {"epoch": epoch, "train_loss": running / len(y_train), "val_loss": val_loss, "val_accuracy": val_acc}
+            )
             if log is not None:
-                log(f"{description}: epoch {epoch}: train loss {running / len(y_train):.4f}, val loss {val_loss:.4f}, val accuracy {val_acc:.4f}")
+                log(
+                    f"{description}: epoch {epoch}: train loss {running / len(y_train):.4f}, val loss {val_loss:.4f}, val accuracy {val_acc:.4f}"
+                )
             if not len(y_val) or val_loss < best[0]:
                 best, waited = (val_loss, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()}), 0
             else:

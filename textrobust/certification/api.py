@@ -89,8 +89,15 @@ def certify(
         if len(classifier.label_map) < 2:
             raise UserError(f"certification needs at least 2 classes; the model has {len(classifier.label_map)}")
         chosen = CertifyOptions(
-            p_del=p_del, alpha=alpha, n0=n0, n=n, exact=exact, level=level, procedure=procedure,
-            max_enumerate=max_enumerate, seed=seed,
+            p_del=p_del,
+            alpha=alpha,
+            n0=n0,
+            n=n,
+            exact=exact,
+            level=level,
+            procedure=procedure,
+            max_enumerate=max_enumerate,
+            seed=seed,
         )
         return certify_plan(classifier, inputs, data, run.batch_size, chosen)
 
@@ -132,7 +139,9 @@ class CertifyOptions:
     seed: int
 
 
-def certify_plan(classifier: TextClassifier, inputs: TextExamples, data: DataOptions, batch_size: int, o: CertifyOptions) -> Plan:
+def certify_plan(
+    classifier: TextClassifier, inputs: TextExamples, data: DataOptions, batch_size: int, o: CertifyOptions
+) -> Plan:
     """The driver's plan: one certification job per example (fast or CERT-ED's procedure)."""
     join = join_words if o.level == "word" else join_tokens
     settings = CertifySettings(

@@ -82,7 +82,16 @@ class CertifySettings:
 
     def schedule_settings(self) -> dict[str, Any]:
         """The knobs, for ``run.json`` (a resumed run must use the same ones)."""
-        names = ("max_enumerate", "first_look", "look_growth", "look_spend", "favour_share", "projection_alpha", "match_reference", "reference_quantile")
+        names = (
+            "max_enumerate",
+            "first_look",
+            "look_growth",
+            "look_spend",
+            "favour_share",
+            "projection_alpha",
+            "match_reference",
+            "reference_quantile",
+        )
         return {name: getattr(self, name) for name in names}
 
 

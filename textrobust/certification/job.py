@@ -52,7 +52,13 @@ from typing import Any, Hashable, Sequence
 import numpy as np
 from scipy import stats
 
-from textrobust.certification.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule, simultaneous_bounds
+from textrobust.certification.bounds import (
+    LookSchedule,
+    cp_lower_real,
+    cp_upper_real,
+    look_schedule,
+    simultaneous_bounds,
+)
 from textrobust.certification.certificate import (
     Certificate,
     CertifySettings,
@@ -139,7 +145,11 @@ class CertifyJob:
     # -- looks ---------------------------------------------------------------------------
 
     def _bounds(self, lower_tail: Sequence[Any], upper_tail: Sequence[Any]) -> tuple[list, list]:
-        m = self.tail_mass if all(isinstance(v, Fraction) for v in (*lower_tail, *upper_tail)) else float(self.tail_mass)
+        m = (
+            self.tail_mass
+            if all(isinstance(v, Fraction) for v in (*lower_tail, *upper_tail))
+            else float(self.tail_mass)
+        )
         e = self._exact_part if isinstance(m, Fraction) else [float(v) for v in self._exact_part]
         return [a + m * b for a, b in zip(e, lower_tail)], [a + m * b for a, b in zip(e, upper_tail)]
 
@@ -149,11 +159,16 @@ class CertifyJob:
         k = s.num_classes
         if self._look == 0:  # free look: tail bounded by [0, 1], exact arithmetic, no alpha
             lower, upper = self._bounds([Fraction(0)] * k, [Fraction(1)] * k)
-            guess = [float(e) + float(self.tail_mass) * (y == self.clean_prediction) for y, e in enumerate(self._exact_part)]
+            guess = [
+                float(e) + float(self.tail_mass) * (y == self.clean_prediction) for y, e in enumerate(self._exact_part)
+            ]
             self._favour = int(np.argmax(guess))
         else:
             lo, up = simultaneous_bounds(
-                self._tail_counts.tolist(), self.schedule.alphas[self._look - 1], favour=self._favour, share=s.favour_share
+                self._tail_counts.tolist(),
+                self.schedule.alphas[self._look - 1],
+                favour=self._favour,
+                share=s.favour_share,
             )
             lower, upper = self._bounds(lo, up)
         cert = decide(lower, upper, s.p_del)
@@ -191,9 +206,14 @@ class CertifyJob:
             for y, c in enumerate(self._tail_counts.tolist())
         ]
         lo, up = simultaneous_bounds(
-            [v * n_final for v in q], alpha_final, lower=cp_lower_real, upper=cp_upper_real, n=n_final,
-            favour=self._favour, share=s.favour_share,
-        )  # fmt: skip
+            [v * n_final for v in q],
+            alpha_final,
+            lower=cp_lower_real,
+            upper=cp_upper_real,
+            n=n_final,
+            favour=self._favour,
+            share=s.favour_share,
+        )
         lower, upper = self._bounds(lo, up)
         radius = certified_radius(lower[target], runner_up_bound(lower, upper, target), s.p_del)
         if s.match_reference:
@@ -213,6 +233,12 @@ class CertifyJob:
     def record(self) -> dict:
         assert self.certificate is not None, "record() before the job is done"
         return certificate_record(
-            self.example_id, self.label, self.clean_prediction, self.certificate, exact=self.exact,
-            model_calls=self.model_calls, samples=self.samples, exact_mass=float(self.enumerated_mass),
-        )  # fmt: skip
+            self.example_id,
+            self.label,
+            self.clean_prediction,
+            self.certificate,
+            exact=self.exact,
+            model_calls=self.model_calls,
+            samples=self.samples,
+            exact_mass=float(self.enumerated_mass),
+        )

@@ -80,6 +80,12 @@ class CertEdJob:
         assert self.certificate is not None, "record() before the job is done"
         s = self.settings
         return certificate_record(
-            self.example_id, self.label, self.clean_prediction, self.certificate, exact=False,
-            model_calls=self.model_calls, samples=s.n0 + s.n, exact_mass=0.0,
-        )  # fmt: skip
+            self.example_id,
+            self.label,
+            self.clean_prediction,
+            self.certificate,
+            exact=False,
+            model_calls=self.model_calls,
+            samples=s.n0 + s.n,
+            exact_mass=0.0,
+        )

@@ -93,7 +93,9 @@ class CertifyReport:
         }
 
 
-def build_certify_report(records: Sequence[Mapping[str, Any]], *, cap: int, seconds: float, **fields: Any) -> CertifyReport:
+def build_certify_report(
+    records: Sequence[Mapping[str, Any]], *, cap: int, seconds: float, **fields: Any
+) -> CertifyReport:
     """The report of ``records``; ``fields`` are the run's settings (model, dataset, p_del, ...).
     Certified accuracy is given for every radius ``0..cap``."""
     n = len(records)

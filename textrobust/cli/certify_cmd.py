@@ -9,7 +9,9 @@ from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
 
-@with_options(data=DataGroup(), run=RunGroup(output_help="Directory for report.json, certified_accuracy.png and examples.jsonl."))
+@with_options(
+    data=DataGroup(), run=RunGroup(output_help="Directory for report.json, certified_accuracy.png and examples.jsonl.")
+)
 def certify_command(
     model: Model = "bert-base",
     dataset: Dataset = "sst2",
@@ -23,9 +25,13 @@ def certify_command(
         "for an abbreviation of its own options).",
     ),
     alpha: float = typer.Option(0.05, help="Certificates hold with probability at least 1 - alpha."),
-    exact: bool = typer.Option(True, help="Enumerate small strata of kept words exactly (exact certificates for short inputs)."),
+    exact: bool = typer.Option(
+        True, help="Enumerate small strata of kept words exactly (exact certificates for short inputs)."
+    ),
     level: str = typer.Option("word", help="Delete words or tokenizer tokens: word | token."),
-    procedure: str = typer.Option("fast", help="fast (dedup, exact strata, sequential stopping) or cert-ed (the reference)."),
+    procedure: str = typer.Option(
+        "fast", help="fast (dedup, exact strata, sequential stopping) or cert-ed (the reference)."
+    ),
     max_enumerate: int = typer.Option(256, help="Kept-subsets per example the fast procedure may enumerate."),
     seed: int = typer.Option(0, help="Seed for every deletion draw."),
     *,

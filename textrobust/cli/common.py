@@ -40,4 +40,8 @@ def print_eval_summary(report: EvalReport, output: Path | None) -> None:
     for row in summary_rows(report):
         table.add_row(*row)
     console.print(table)
-    console.print(escape(f"{report.model_calls} model calls in {report.seconds:.1f} s" + (f"; results in {output}" if output else "")))
+    console.print(
+        escape(
+            f"{report.model_calls} model calls in {report.seconds:.1f} s" + (f"; results in {output}" if output else "")
+        )
+    )

@@ -22,7 +22,9 @@ def _rich(diff: str) -> str:
 
 def inspect_command(
     output_dir: Path = typer.Argument(..., help="An eval output directory (with report.json)."),
-    spec: Optional[List[str]] = typer.Option(None, "--spec", help="Only these perturbations (canonical specs as in the report); repeatable."),
+    spec: Optional[List[str]] = typer.Option(
+        None, "--spec", help="Only these perturbations (canonical specs as in the report); repeatable."
+    ),
     limit: int = typer.Option(20, help="First flips shown per perturbation (0 = all)."),
     plain: bool = typer.Option(False, help="Print the Markdown diffs (~~removed~~ **added**) without colour."),
 ) -> None:

@@ -53,14 +53,22 @@ def data_parameters(group: DataGroup) -> list[inspect.Parameter]:
     column = group.column
     out = []
     if group.config:
-        out.append(_option("config", Optional[str], None, help="Dataset configuration (Hub datasets).", panel=DATA_PANEL))
+        out.append(
+            _option("config", Optional[str], None, help="Dataset configuration (Hub datasets).", panel=DATA_PANEL)
+        )
     out += [
         _option("split", Optional[str], None, help="Split to use (default: validation, else test).", panel=DATA_PANEL),
         _option(
-            "input_column", Optional[str], None, f"--{column}-column",
-            help=f"Column holding the {column} (default: detected).", panel=DATA_PANEL,
+            "input_column",
+            Optional[str],
+            None,
+            f"--{column}-column",
+            help=f"Column holding the {column} (default: detected).",
+            panel=DATA_PANEL,
         ),
-        _option("label_column", Optional[str], None, help="Column holding the label (default: detected).", panel=DATA_PANEL),
+        _option(
+            "label_column", Optional[str], None, help="Column holding the label (default: detected).", panel=DATA_PANEL
+        ),
         _option("limit", Optional[int], None, help="Use the first N examples (after --shuffle).", panel=DATA_PANEL),
         _option("shuffle", bool, False, help="Shuffle (seeded by --seed) before --limit.", panel=DATA_PANEL),
     ]
@@ -74,15 +82,23 @@ def run_parameters(group: RunGroup) -> list[inspect.Parameter]:
         _option("device", Optional[str], None, help="cpu, cuda, cuda:N or mps (default: auto).", panel=RUN_PANEL),
     ]
     if group.dtype:
-        out.append(_option("dtype", Optional[str], None, help="fp32, bf16 or fp16 (bf16/fp16 on GPU).", panel=RUN_PANEL))
+        out.append(
+            _option("dtype", Optional[str], None, help="fp32, bf16 or fp16 (bf16/fp16 on GPU).", panel=RUN_PANEL)
+        )
     out += [
         _option("output_dir", Optional[Path], None, "--output", help=group.output_help, panel=RUN_PANEL),
         _option("resume", bool, False, help="Continue a stopped run in --output.", panel=RUN_PANEL),
         _option("overwrite", bool, False, help="Replace earlier results in --output.", panel=RUN_PANEL),
         _option("progress", bool, True, help="Show a progress bar.", panel=RUN_PANEL),
         _option("compile", bool, False, help="Run the model through torch.compile (same results).", panel=RUN_PANEL),
-        _option("overlap", Optional[bool], None, "--overlap/--no-overlap",
-                help="Prepare the next batch while the model runs one (default: on CUDA; same results).", panel=RUN_PANEL),
+        _option(
+            "overlap",
+            Optional[bool],
+            None,
+            "--overlap/--no-overlap",
+            help="Prepare the next batch while the model runs one (default: on CUDA; same results).",
+            panel=RUN_PANEL,
+        ),
     ]
     return out
 
@@ -92,7 +108,9 @@ def with_options(*, data: DataGroup | None = None, run: RunGroup | None = None) 
     and ``run=RunOptions(...)`` (validated: a bad value is one line and exit 2)."""
 
     def wrap(command: Callable) -> Callable:
-        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name not in ("data", "run")]
+        own = [
+            p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name not in ("data", "run")
+        ]
         data_params = data_parameters(data) if data is not None else []
         run_params = run_parameters(run) if run is not None else []
         data_names = [p.name for p in data_params]

@@ -30,18 +30,27 @@ def summary_rows(report: EvalReport) -> list[list[str]]:
     rows = []
     for p in report.perturbations:
         r = p.rpr
-        rows.append([
-            p.spec,
-            fmt_rate(p.accuracy.value, p.accuracy.ci),
-            fmt_signed(p.delta.value, p.delta.ci),
-            fmt_rate(r.robust.value, r.robust.ci),
-            fmt_rate(r.robust_clean_correct.value, r.robust_clean_correct.ci),
-            "n/a" if r.mean_first_flip is None else f"{r.mean_first_flip:.2f} (n={r.n_flipped})",
-        ])  # fmt: skip
+        rows.append(
+            [
+                p.spec,
+                fmt_rate(p.accuracy.value, p.accuracy.ci),
+                fmt_signed(p.delta.value, p.delta.ci),
+                fmt_rate(r.robust.value, r.robust.ci),
+                fmt_rate(r.robust_clean_correct.value, r.robust_clean_correct.ci),
+                "n/a" if r.mean_first_flip is None else f"{r.mean_first_flip:.2f} (n={r.n_flipped})",
+            ]
+        )
     return rows
 
 
-SUMMARY_HEADER = ["perturbation", "accuracy [95% CI]", "delta = clean - perturbed", "robust ratio", "robust (clean right)", "mean first flip"]
+SUMMARY_HEADER = [
+    "perturbation",
+    "accuracy [95% CI]",
+    "delta = clean - perturbed",
+    "robust ratio",
+    "robust (clean right)",
+    "mean first flip",
+]
 
 
 def to_markdown(report: EvalReport, figures: dict[str, str]) -> str:
@@ -65,7 +74,13 @@ def to_markdown(report: EvalReport, figures: dict[str, str]) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in summary_rows(report)]
     if report.perturbations:
         classes = list(report.perturbations[0].rpr.per_class)
-        lines += ["", "## Robust ratio per class", "", "| perturbation | " + " | ".join(classes) + " |", "|---|" + "---|" * len(classes)]
+        lines += [
+            "",
+            "## Robust ratio per class",
+            "",
+            "| perturbation | " + " | ".join(classes) + " |",
+            "|---|" + "---|" * len(classes),
+        ]
         for p in report.perturbations:
             cells = [f"{fmt_rate(r.value, r.ci, 3)} (n={r.n})" for r in p.rpr.per_class.values()]
             lines.append(f"| {p.spec} | " + " | ".join(cells) + " |")

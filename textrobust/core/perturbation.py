@@ -45,16 +45,13 @@ class Param:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise UserError(
-                f"{self.name} must be {self.describe_range()}, got {raw!r} (in {where!r})"
-            ) from None
+            raise UserError(f"{self.name} must be {self.describe_range()}, got {raw!r} (in {where!r})") from None
         bad = math.isnan(value) or math.isinf(value)
         if self.kind is int:
             bad = bad or value != int(value)
         if not bad:
-            bad = (
-                (self.low is not None and (value < self.low or (self.low_open and value == self.low)))
-                or (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
+            bad = (self.low is not None and (value < self.low or (self.low_open and value == self.low))) or (
+                self.high is not None and (value > self.high or (self.high_open and value == self.high))
             )
         if bad:
             raise UserError(f"{self.name} must be {self.describe_range()}, got {raw} (in {where!r})")
@@ -133,9 +130,7 @@ class PerturbationType:
     normalize: Callable[[Spec], Spec] | None = None  # optional: the canonical form of a parsed spec
 
     def usage(self) -> str:
-        keys = ",".join(
-            f"{p.name}={'<' + p.name + '>' if p.default is None else _fmt(p.default)}" for p in self.params
-        )
+        keys = ",".join(f"{p.name}={'<' + p.name + '>' if p.default is None else _fmt(p.default)}" for p in self.params)
         return f"{self.name}:{keys}" if keys else self.name
 
 

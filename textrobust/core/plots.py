@@ -17,7 +17,9 @@ def _pyplot():
     return plt
 
 
-def plot_survival(curves: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "", n: int | None = None) -> Path:
+def plot_survival(
+    curves: Mapping[str, Sequence[float]], path: str | Path, *, title: str = "", n: int | None = None
+) -> Path:
     """Fraction of examples not yet flipped after each draw, one line per curve
     (the RPR paper's Figures 3 and 5)."""
     plt = _pyplot()
@@ -58,7 +60,9 @@ def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str 
     return _finish(plt, fig, ax, path, title, legend=bool(curves))
 
 
-def plot_per_class(groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *, title: str = "", ylabel: str = "robust ratio") -> Path:
+def plot_per_class(
+    groups: Mapping[str, Mapping[str, Rate]], path: str | Path, *, title: str = "", ylabel: str = "robust ratio"
+) -> Path:
     """Grouped bars of a rate per class with 95% intervals (the RPR paper's Figure 4)."""
     import numpy as np
 

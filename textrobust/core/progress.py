@@ -32,7 +32,9 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, description: str, *, enabled: bool = True, unit: str = "ex") -> Iterator[Callable[[int], None]]:
+def progress_bar(
+    total: int, description: str, *, enabled: bool = True, unit: str = "ex"
+) -> Iterator[Callable[[int], None]]:
     """A context giving ``advance(n)``; a no-op when ``enabled`` is false."""
     if not enabled:
         yield lambda n: None

@@ -58,10 +58,7 @@ def _ci(r: Rate) -> list[float] | None:
 
 
 def rpr_stats(
-    first_flips: Sequence[int | None],
-    labels: Sequence[int],
-    max_steps: int,
-    label_names: Sequence[str] | None = None,
+    first_flips: Sequence[int | None], labels: Sequence[int], max_steps: int, label_names: Sequence[str] | None = None
 ) -> RPRStats:
     """RPR aggregates from per-example ``first_flip`` values (see :mod:`textrobust.core.rpr`)."""
     n = len(first_flips)

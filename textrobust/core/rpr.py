@@ -113,9 +113,7 @@ class RPRJob:
             "label": self.label,
             "clean_prediction": self.clean_prediction,
             "first_flip": dict(zip(specs, self.first_flip)),
-            flipped_field: {
-                s: (None if x is None else encode(x)) for s, x in zip(specs, self.flipped_input)
-            },
+            flipped_field: {s: (None if x is None else encode(x)) for s, x in zip(specs, self.flipped_input)},
             "draw1_prediction": dict(zip(specs, self.draw1_prediction)),
         }
 

@@ -52,11 +52,7 @@ def measure_validity(
     ``render(x, y)`` shows them, ``similarity(xs, ys)`` gives one similarity per pair.
     """
     ids = [r["index"] for r in records]
-    out: dict[str, Any] = {
-        "draws_per_example": draws,
-        "similarity": similarity_name,
-        "perturbations": {},
-    }
+    out: dict[str, Any] = {"draws_per_example": draws, "similarity": similarity_name, "perturbations": {}}
     for p in perturbations:
         spec = p.spec.canonical
         originals, perturbed = [], []
@@ -70,7 +66,11 @@ def measure_validity(
         n_edits = [edits(x, y) if c else 0 for x, y, c in zip(originals, perturbed, changed_mask)]
         changed = rate(sum(changed_mask), len(changed_mask))
         flips = sorted(
-            (r for r in records if (r["first_flip"].get(spec) or 0) > 0 and r.get(flipped_field, {}).get(spec) is not None),
+            (
+                r
+                for r in records
+                if (r["first_flip"].get(spec) or 0) > 0 and r.get(flipped_field, {}).get(spec) is not None
+            ),
             key=lambda r: (r["first_flip"][spec], str(r["index"])),
         )
         flip_pairs = [(sources[r["index"]], r[flipped_field][spec]) for r in flips]
@@ -79,7 +79,9 @@ def measure_validity(
             "changed_share": changed.value,
             "changed_share_ci95": list(changed.ci) if changed.ci else None,
             "mean_edits": float(np.mean(n_edits)) if n_edits else None,
-            "mean_edits_changed": float(np.mean([e for e, c in zip(n_edits, changed_mask) if c])) if any(changed_mask) else None,
+            "mean_edits_changed": float(np.mean([e for e, c in zip(n_edits, changed_mask) if c]))
+            if any(changed_mask)
+            else None,
             "similarity_changed": None,
             "similarity_first_flips": None,
         }

@@ -35,7 +35,9 @@ def validity_markdown(validity: dict[str, Any], flips_shown: int = 10) -> list[s
         ci = v["changed_share_ci95"]
         share = f"{v['changed_share']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "") + f" (n={v['n_draws']})"
         edits = "n/a" if v["mean_edits"] is None else f"{v['mean_edits']:.2f}"
-        lines.append(f"| {spec} | {share} | {edits} | {_sim(v['similarity_changed'])} | {_sim(v['similarity_first_flips'])} |")
+        lines.append(
+            f"| {spec} | {share} | {edits} | {_sim(v['similarity_changed'])} | {_sim(v['similarity_first_flips'])} |"
+        )
     for spec, v in validity["perturbations"].items():
         flips = v["first_flips"]
         lines += ["", f"### First flips: {spec} ({len(flips)}, most fragile first)", ""]

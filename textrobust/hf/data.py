@@ -18,7 +18,13 @@ import numpy as np
 from textrobust.errors import UserError
 from textrobust.hf.hub import DATASET_ALIASES, looks_like_path, unreachable
 
-_FILE_BUILDERS = {".csv": ("csv", {}), ".tsv": ("csv", {"delimiter": "\t"}), ".json": ("json", {}), ".jsonl": ("json", {}), ".parquet": ("parquet", {})}
+_FILE_BUILDERS = {
+    ".csv": ("csv", {}),
+    ".tsv": ("csv", {"delimiter": "\t"}),
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".parquet": ("parquet", {}),
+}
 DEFAULT_SPLITS = ("validation", "test")
 
 
@@ -73,20 +79,26 @@ def load_split(name: str, config: str | None = None, split: str | None = None) -
             except Exception as e:  # noqa: BLE001 - the Hub's errors vary by version
                 if isinstance(e, ValueError) and "config" in str(e).lower() and "offline" not in str(e).lower():
                     raise UserError(f"dataset {hub_id!r}: {str(e).splitlines()[0]}") from None
-                raise UserError(unreachable("dataset", hub_id, "pass a local directory or data file with --dataset")) from None
+                raise UserError(
+                    unreachable("dataset", hub_id, "pass a local directory or data file with --dataset")
+                ) from None
     except UserError:
         raise
     except Exception as e:  # noqa: BLE001 - malformed local data
         if "corresponds to no data" in str(e):  # datasets' words for a file with no rows
             raise UserError(f"dataset {name!r} is empty") from None
-        raise UserError(f"cannot read dataset {name!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise UserError(
+            f"cannot read dataset {name!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     if not isinstance(loaded, datasets.DatasetDict):
         loaded = datasets.DatasetDict({split or "train": loaded})
     available = list(loaded.keys())
     if split is None:
         split = next((s for s in DEFAULT_SPLITS if s in loaded), available[0] if len(available) == 1 else None)
         if split is None:
-            raise UserError(f"dataset {name!r} has no validation or test split; choose one with --split: {', '.join(available)}")
+            raise UserError(
+                f"dataset {name!r} has no validation or test split; choose one with --split: {', '.join(available)}"
+            )
     elif split not in loaded:
         raise UserError(f"dataset {name!r} has no split {split!r}; available: {', '.join(available)}")
     return Split(loaded[split], name, split, alias)
@@ -143,7 +155,9 @@ def read_labels(dataset: Any, column: str) -> Labels:
     except (TypeError, ValueError):
         raise UserError(f"label column {column!r} must hold class ids or names") from None
     if any(v < 0 for v in ids):
-        raise UserError(f"label column {column!r} has negative labels (an unlabelled split?); choose a labelled --split")
+        raise UserError(
+            f"label column {column!r} has negative labels (an unlabelled split?); choose a labelled --split"
+        )
     return Labels(ids, names)
 
 
@@ -160,7 +174,12 @@ def resolve_split(dataset: Any, config: str | None = None, split: str | None = N
             raise UserError(f"choose a split: {', '.join(dataset.keys())}")
         return Split(dataset[name], "DatasetDict", name, None)
     if isinstance(dataset, datasets.Dataset):
-        return Split(dataset, dataset.info.dataset_name or "Dataset", split or (str(dataset.split) if dataset.split else None), None)
+        return Split(
+            dataset,
+            dataset.info.dataset_name or "Dataset",
+            split or (str(dataset.split) if dataset.split else None),
+            None,
+        )
     raise UserError(f"dataset must be a name, a path or a datasets.Dataset, got {type(dataset).__name__}")
 
 

@@ -24,12 +24,19 @@ MODEL_ALIASES: dict[tuple[str, str], str] = {
 
 def offline() -> bool:
     """Whether the Hugging Face Hub is switched off for this process."""
-    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"} for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def unreachable(what: str, name: str, hint: str) -> str:
     """A one-line reason why ``name`` could not be loaded from the Hub."""
-    why = "offline (HF_HUB_OFFLINE=1) and not in the local cache" if offline() else "not found locally and not loadable from the Hub"
+    why = (
+        "offline (HF_HUB_OFFLINE=1) and not in the local cache"
+        if offline()
+        else "not found locally and not loadable from the Hub"
+    )
     return f"cannot load {what} {name!r}: {why}; {hint}"
 
 

@@ -11,7 +11,14 @@ import numpy as np
 from textrobust.errors import UserError
 
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
-DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
+DTYPES = {
+    "fp32": "float32",
+    "float32": "float32",
+    "bf16": "bfloat16",
+    "bfloat16": "bfloat16",
+    "fp16": "float16",
+    "float16": "float16",
+}
 
 
 def resolve_device(device: str | None = None) -> "Any":
@@ -54,7 +61,9 @@ def is_default_label_names(names: Sequence[str]) -> bool:
     return all(_DEFAULT_LABEL.match(str(n)) for n in names)
 
 
-def label_mapping(model_names: Sequence[str], dataset_names: Sequence[str] | None, dataset_labels: Sequence[int] = ()) -> np.ndarray:
+def label_mapping(
+    model_names: Sequence[str], dataset_names: Sequence[str] | None, dataset_labels: Sequence[int] = ()
+) -> np.ndarray:
     """For each model label id, the dataset label id it means.
 
     By name (case-insensitive) when both sides have real names; by index when either has

@@ -54,9 +54,13 @@ class Constraints:
         if not params.get("constrained", 0):
             return None
         return cls(
-            pos=bool(params["pos"]), senses=int(params["senses"]), sim=float(params["sim"]),
-            window=int(params["window"]), multiword=bool(params["multiword"]), rare=bool(params["rare"]),
-        )  # fmt: skip
+            pos=bool(params["pos"]),
+            senses=int(params["senses"]),
+            sim=float(params["sim"]),
+            window=int(params["window"]),
+            multiword=bool(params["multiword"]),
+            rare=bool(params["rare"]),
+        )
 
     @property
     def needs_encoder(self) -> bool:
@@ -75,9 +79,15 @@ class CandidateSource:
     """
 
     def __init__(
-        self, synonyms: Synonyms, constraints: Constraints, *, senses: Any = None, tagger: Any = None,
-        encoder: Any = None, cache_size: int = 8192,
-    ) -> None:  # fmt: skip
+        self,
+        synonyms: Synonyms,
+        constraints: Constraints,
+        *,
+        senses: Any = None,
+        tagger: Any = None,
+        encoder: Any = None,
+        cache_size: int = 8192,
+    ) -> None:
         self.synonyms = synonyms
         self.constraints = constraints
         self.senses = senses
@@ -181,4 +191,3 @@ def candidate_source(synonyms: Synonyms, constraints: Constraints, resources: Ma
             _SOURCES.clear()
         _SOURCES[key] = CandidateSource(synonyms, constraints, senses=senses, tagger=tagger, encoder=encoder)
     return _SOURCES[key]
-

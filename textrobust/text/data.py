@@ -52,8 +52,16 @@ def load_text_examples(
     texts = ["" if t is None else str(t) for t in picked[text_col]]
     labels = read_chosen_labels(ds, picked, label_col)
     return TextExamples(
-        ids=rows, texts=texts, labels=labels.ids, label_names=labels.names, labels_from_strings=labels.from_strings,
-        name=chosen.name, split=chosen.split, alias=chosen.alias, text_column=text_col, label_column=label_col,
+        ids=rows,
+        texts=texts,
+        labels=labels.ids,
+        label_names=labels.names,
+        labels_from_strings=labels.from_strings,
+        name=chosen.name,
+        split=chosen.split,
+        alias=chosen.alias,
+        text_column=text_col,
+        label_column=label_col,
     )
 
 

@@ -27,11 +27,33 @@ from textrobust.text.words import letters, match_case, split_affixes
 
 # Neighbouring keys on a QWERTY keyboard (same row and the rows above/below).
 QWERTY_NEIGHBOURS = {
-    "q": "wa", "w": "qeas", "e": "wrsd", "r": "etdf", "t": "ryfg", "y": "tugh", "u": "yihj",
-    "i": "uojk", "o": "ipkl", "p": "ol", "a": "qwsz", "s": "awedxz", "d": "serfcx",
-    "f": "drtgvc", "g": "ftyhbv", "h": "gyujnb", "j": "huikmn", "k": "jiolm", "l": "kop",
-    "z": "asx", "x": "zsdc", "c": "xdfv", "v": "cfgb", "b": "vghn", "n": "bhjm", "m": "njk",
-}  # fmt: skip
+    "q": "wa",
+    "w": "qeas",
+    "e": "wrsd",
+    "r": "etdf",
+    "t": "ryfg",
+    "y": "tugh",
+    "u": "yihj",
+    "i": "uojk",
+    "o": "ipkl",
+    "p": "ol",
+    "a": "qwsz",
+    "s": "awedxz",
+    "d": "serfcx",
+    "f": "drtgvc",
+    "g": "ftyhbv",
+    "h": "gyujnb",
+    "j": "huikmn",
+    "k": "jiolm",
+    "l": "kop",
+    "z": "asx",
+    "x": "zsdc",
+    "c": "xdfv",
+    "v": "cfgb",
+    "b": "vghn",
+    "n": "bhjm",
+    "m": "njk",
+}
 
 TYPO_OPERATIONS = ("substitute", "swap", "delete", "insert")
 
@@ -155,7 +177,11 @@ def swap_edit(p: float) -> EditRule:
 
 def _has_options(options: Options) -> Callable[[Parsed], np.ndarray]:
     def eligible(parsed: Parsed) -> np.ndarray:
-        return options.mask(parsed) if hasattr(options, "mask") else np.array([bool(o) for o in options(parsed)], dtype=bool)  # type: ignore[attr-defined]
+        return (
+            options.mask(parsed)
+            if hasattr(options, "mask")
+            else np.array([bool(o) for o in options(parsed)], dtype=bool)
+        )  # type: ignore[attr-defined]
 
     return eligible
 

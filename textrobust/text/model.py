@@ -17,6 +17,7 @@ from textrobust.errors import UserError
 from textrobust.hf.hub import MODEL_ALIASES, loading_model, looks_like_path
 from textrobust.hf.modeling import label_mapping, resolve_device, resolve_dtype
 
+
 def resolve_model_name(model: str, dataset: str | None, dataset_name: str | None = None) -> str:
     """A Hub id or path for ``model``, expanding aliases such as ``bert-base`` for a dataset alias."""
     aliases = {a for a, _ in MODEL_ALIASES}

@@ -42,7 +42,9 @@ class TextPerturbation(Perturbation):
     candidates: CandidateSource | None = None  # the constrained candidate source, if any
 
     @classmethod
-    def from_edit(cls, spec: Spec, rule: edits.EditRule, candidates: CandidateSource | None = None) -> "TextPerturbation":
+    def from_edit(
+        cls, spec: Spec, rule: edits.EditRule, candidates: CandidateSource | None = None
+    ) -> "TextPerturbation":
         def edit(texts: Sequence[str], keys: Sequence[int]) -> list[tuple[Parsed, Edit]]:
             return edit_batch(texts, keys, rule)
 
@@ -96,7 +98,9 @@ def delete_words(text: str, key: int, p: float) -> str:
     return _one(edits.delete_edit(p), text, key)
 
 
-def substitute_synonyms(text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None) -> str:
+def substitute_synonyms(
+    text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+) -> str:
     """Each word with synonyms replaced with probability ``p`` by a uniformly chosen synonym.
 
     With ``candidates`` (constrained specs), word ``i``'s options are ``candidates(text)[i]``."""
@@ -115,7 +119,9 @@ def swap_words(text: str, key: int, p: float) -> str:
     return _one(edits.swap_edit(p), text, key)
 
 
-def insert_synonyms(text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None) -> str:
+def insert_synonyms(
+    text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+) -> str:
     """For each word with synonyms, with probability ``p`` one of them (uniform) is inserted
     at a uniformly random position of the text. ``candidates`` as in :func:`substitute_synonyms`."""
     return _one(edits.insert_edit(p, _options(synonyms, candidates)), text, key)
@@ -148,7 +154,14 @@ def _synonym_params(default: float) -> tuple[Param, ...]:
     """``p`` and the constraint keys of :mod:`textrobust.text.candidates`."""
     d = Constraints()
     return _p(default) + (
-        Param("constrained", 1, int, 0, 1, help="1: apply the constraints below; 0: every WordNet synonym (the old behaviour)"),
+        Param(
+            "constrained",
+            1,
+            int,
+            0,
+            1,
+            help="1: apply the constraints below; 0: every WordNet synonym (the old behaviour)",
+        ),
         Param("pos", int(d.pos), int, 0, 1, help="only senses of the word's part of speech in the sentence"),
         Param("senses", d.senses, int, 0, None, help="only the word's first K (SemCor-tagged) senses; 0 = all"),
         Param("sim", d.sim, float, 0.0, 1.0, help="min cosine similarity of the window with one substitution"),
@@ -168,16 +181,28 @@ def _unconstrained_canonical(spec: Spec) -> Spec:
 for _type in (
     PerturbationType("delete", "text", _p(0.1), _plain(edits.delete_edit), "delete each word with probability p"),
     PerturbationType(
-        "synonym", "text", _synonym_params(0.1), _with_synonyms(edits.synonym_edit),
+        "synonym",
+        "text",
+        _synonym_params(0.1),
+        _with_synonyms(edits.synonym_edit),
         "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
-        needs=("synonyms",), normalize=_unconstrained_canonical,
+        needs=("synonyms",),
+        normalize=_unconstrained_canonical,
     ),
-    PerturbationType("typo", "text", _p(0.05), _plain(edits.typo_edit), "one keyboard typo per word of 3+ letters, probability p"),
-    PerturbationType("swap", "text", _p(0.1), _plain(edits.swap_edit), "swap each adjacent word pair with probability p"),
     PerturbationType(
-        "insert", "text", _synonym_params(0.1), _with_synonyms(edits.insert_edit),
-        "insert a synonym of each word with probability p at a random position (constrained as synonym)",
-        needs=("synonyms",), normalize=_unconstrained_canonical,
+        "typo", "text", _p(0.05), _plain(edits.typo_edit), "one keyboard typo per word of 3+ letters, probability p"
     ),
-):  # fmt: skip
+    PerturbationType(
+        "swap", "text", _p(0.1), _plain(edits.swap_edit), "swap each adjacent word pair with probability p"
+    ),
+    PerturbationType(
+        "insert",
+        "text",
+        _synonym_params(0.1),
+        _with_synonyms(edits.insert_edit),
+        "insert a synonym of each word with probability p at a random position (constrained as synonym)",
+        needs=("synonyms",),
+        normalize=_unconstrained_canonical,
+    ),
+):
     register(_type)

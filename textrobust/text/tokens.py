@@ -257,7 +257,10 @@ class TokenInputs:
         self.pad_id = int(pad) if pad is not None else 0
         self.left = getattr(tokenizer, "padding_side", "right") == "left"
         names = list(getattr(tokenizer, "model_input_names", ["input_ids", "attention_mask"]))
-        self.names = [n for n in names if n in ("input_ids", "attention_mask", "token_type_ids")] or ["input_ids", "attention_mask"]
+        self.names = [n for n in names if n in ("input_ids", "attention_mask", "token_type_ids")] or [
+            "input_ids",
+            "attention_mask",
+        ]
 
     @property
     def asynchronous(self) -> bool:
@@ -355,7 +358,10 @@ def token_pipeline(classifier: Any) -> TokenInputs | None:
     pieces = WordPieces(tokenizer)
     reason = check_tokenizer(tokenizer, pieces=pieces)
     if reason is not None:
-        warnings.warn(f"tokenizing every draw as a string (word-by-word token ids would not be exact: {reason})",
-                      TextrobustWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"tokenizing every draw as a string (word-by-word token ids would not be exact: {reason})",
+            TextrobustWarning,
+            stacklevel=2,
+        )
         return None
     return TokenInputs(classifier, pieces)

@@ -36,9 +36,16 @@ def text_validity(
     if encoder is not None:
         similarity = lambda a, b: cosine(list(a), list(b), encoder)  # noqa: E731
     out = measure_validity(
-        sources, records, perturbations, seed, draws=draws, edits=word_edits, render=word_diff,
-        similarity=similarity, similarity_name=None if encoder is None else f"cosine, mean-pooled {encoder.name}",
-    )  # fmt: skip
+        sources,
+        records,
+        perturbations,
+        seed,
+        draws=draws,
+        edits=word_edits,
+        render=word_diff,
+        similarity=similarity,
+        similarity_name=None if encoder is None else f"cosine, mean-pooled {encoder.name}",
+    )
     if reason:
         out["similarity_unavailable"] = reason
     return out

@@ -45,7 +45,11 @@ class RobustnessScore(evaluate.Metric):
     def _compute(self, predictions, references, perturbed_predictions, first_flips=None, max_steps=None):
         clean = [p == r for p, r in zip(predictions, references)]
         perturbed = [p == r for p, r in zip(perturbed_predictions, references)]
-        acc, pacc, delta = rate(sum(clean), len(clean)), rate(sum(perturbed), len(perturbed)), paired_delta(clean, perturbed)
+        acc, pacc, delta = (
+            rate(sum(clean), len(clean)),
+            rate(sum(perturbed), len(perturbed)),
+            paired_delta(clean, perturbed),
+        )
         out = {
             "n": len(clean),
             "accuracy": acc.value,
