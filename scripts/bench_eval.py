@@ -47,7 +47,7 @@ def main() -> None:
     import torch
 
     import textrobust
-    from textrobust.core.random import draw_key, generator, stream_prefix
+    from textrobust.core.random import draw_key, stream_prefix
     from textrobust.evaluation import text_perturbations
     from textrobust.text.data import load_text_examples
     from textrobust.text.model import text_classifier
@@ -105,7 +105,7 @@ def main() -> None:
             for k in range(1, steps + 1):
                 for start in range(0, n, args.paper_batch_size):
                     idx = range(start, min(n, start + args.paper_batch_size))
-                    texts = [p.perturb(data.texts[j], generator(draw_key(prefixes[j], k))) for j in idx]
+                    texts = list(p.apply([data.texts[j] for j in idx], [draw_key(prefixes[j], k) for j in idx]))
                     for j, pred in zip(idx, clf(texts).tolist()):
                         if paper_flips[p.spec.canonical][j] is None and pred != data.labels[j]:
                             paper_flips[p.spec.canonical][j] = k

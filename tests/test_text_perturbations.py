@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from textrobust.core.perturbation import build
-from textrobust.core.random import draw_key, generator, stream_prefix
+from textrobust.core.random import draw_key, stream_prefix
 from textrobust.text.perturbations import (
     QWERTY_NEIGHBOURS,
     delete_words,
@@ -22,8 +22,9 @@ SYN = from_mapping({"quick": ["fast", "speedy"], "happy": ["glad"], "dog": ["hou
 
 
 def rngs(n, spec="t"):
+    """Stream keys of draws 1..n (the perturbation functions take a draw's stream key)."""
     prefix = stream_prefix(0, 0, spec)
-    return [generator(draw_key(prefix, k)) for k in range(1, n + 1)]
+    return [draw_key(prefix, k) for k in range(1, n + 1)]
 
 
 def binomial_ok(successes, trials, p, alpha=1e-4):

@@ -22,6 +22,7 @@ from textrobust.hf.modeling import is_default_label_names
 from textrobust.text import synonyms as synonym_sources
 from textrobust.text.data import TextExamples, text_examples
 from textrobust.text.model import TextClassifier, text_classifier
+from textrobust.text.tokens import text_of, token_perturbation, token_pipeline
 from textrobust.text.validity import text_validity
 from textrobust.workflow.html import with_html_report
 
@@ -109,8 +110,12 @@ def eval_plan(
     max_steps: int,
     seed: int,
     batch_size: int,
+    token_level: bool = True,
 ) -> Plan:
-    """The driver's plan for RPR of ``classifier`` on ``data`` (distinct texts classified once)."""
+    """The driver's plan for RPR of ``classifier`` on ``data`` (distinct inputs classified once).
+
+    ``token_level`` (default): draws are assembled as token ids when the tokenizer passes the
+    self-check of :mod:`textrobust.text.tokens` (same results as tokenizing each draw's text)."""
     settings = {
         "task": "eval",
         "model": classifier.name,
@@ -126,17 +131,25 @@ def eval_plan(
         "seed": seed,
         **getattr(classifier, "run_settings", {}),
     }
-    engine = Engine(classifier, batch_size=batch_size, size=classifier.size, key=lambda text: text)
+    # token level when the tokenizer allows it (textrobust.text.tokens): same draws, no tokenizer call per draw
+    tokens = token_pipeline(classifier) if token_level else None
+    if tokens is not None:
+        engine = Engine(tokens, batch_size=batch_size, size=tokens.size, key=tokens.key)
+        drawn = [token_perturbation(p, tokens.pieces) for p in perturbations]
+    else:
+        engine = Engine(classifier, batch_size=batch_size, size=classifier.size, key=lambda text: text)
+        drawn = list(perturbations)
     return rpr_plan(
         settings,
         data.ids,
         data.texts.__getitem__,
         data.labels,
-        perturbations,
+        drawn,
         max_steps=max_steps,
         seed=seed,
         engine=engine,
         flipped_field="flipped_text",
+        encode=text_of,
         context=(data, classifier, perturbations),
     )
 

@@ -201,4 +201,6 @@ def _level(level: str, classifier: Any) -> tuple[Callable[[str], list], Callable
     def tokens(text: str) -> list[int]:
         return list(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    return tokens, classifier.classify_token_ids
+    from textrobust.text.tokens import TokenInputs
+
+    return tokens, TokenInputs(classifier).classify_ids  # padded in numpy, as classify_token_ids

@@ -90,6 +90,15 @@ def run_parameters(group: RunGroup) -> list[inspect.Parameter]:
         _option("resume", bool, False, help="Continue a stopped run in --output.", panel=RUN_PANEL),
         _option("overwrite", bool, False, help="Replace earlier results in --output.", panel=RUN_PANEL),
         _option("progress", bool, True, help="Show a progress bar.", panel=RUN_PANEL),
+        _option("compile", bool, False, help="Run the model through torch.compile (same results).", panel=RUN_PANEL),
+        _option(
+            "overlap",
+            Optional[bool],
+            None,
+            "--overlap/--no-overlap",
+            help="Prepare the next batch while the model runs one (default: on CUDA; same results).",
+            panel=RUN_PANEL,
+        ),
     ]
     return out
 

@@ -28,6 +28,7 @@ from textrobust.core.engine import Engine, EngineStats, Job
 from textrobust.core.options import RunOptions
 from textrobust.core.progress import progress_bar
 from textrobust.core.runner import run_examples
+from textrobust.core.speed import compile_classifier
 from textrobust.core.store import ResultStore
 
 Item = TypeVar("Item")
@@ -102,6 +103,9 @@ def execute(
     started = time.perf_counter()
     group = group or process_group()
     plan = group.first_error(lambda: prepare(group))
+    plan.engine.overlap = run.overlap
+    if run.compile:
+        compile_classifier(plan.engine.classify)
     with open_store(group, plan.settings, run) as store:
         with progress_bar(len(plan.items), plan.description, enabled=run.progress and group.is_main) as advance:
             records, resumed = run_examples(

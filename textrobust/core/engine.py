@@ -44,7 +44,21 @@ class Given:
     value: Any
 
 
-Query = Draw | Given
+@dataclass(frozen=True, slots=True)
+class Draws:
+    """Query: the draws of ``perturbation`` from streams ``keys``, in order (one input per key).
+
+    The same inputs as ``[Draw(perturbation, k) for k in keys]``, without an object per draw."""
+
+    perturbation: Perturbation
+    keys: Sequence[int]
+
+
+Query = Draw | Given | Draws
+
+
+def _width(query: Query) -> int:
+    return len(query.keys) if type(query) is Draws else 1
 
 
 class Job(Protocol):
@@ -99,7 +113,9 @@ class Engine:
     ``max_active`` caps the jobs in flight (default ``round_size``): with fewer jobs each
     gets a larger share of the round (``budget``), which means fewer Python calls per query
     for cheap models (images), at the cost of at most ``budget - 1`` queries a job asks for
-    past its early exit. Results never depend on it.
+    past its early exit. Results never depend on it. ``overlap`` prepares the next batch on
+    the host while the model runs one (for classifiers with ``prepare``/``run``/``collect``;
+    ``None``: when the classifier is ``asynchronous``, i.e. runs on CUDA).
     """
 
     classify: Classifier
@@ -109,6 +125,7 @@ class Engine:
     round_size: int | None = None
     max_active: int | None = None
     stats: EngineStats = field(default_factory=EngineStats)
+    overlap: bool | None = None  # prepare batch t+1 while batch t runs; None: where the device is asynchronous
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -157,51 +174,75 @@ class Engine:
     def _round(self, active: list[Job], budget: int, caches: dict[int, dict[Hashable, int]]) -> None:
         self.stats.rounds += 1
         asked = [(job, list(job.queries(budget))) for job in active]
+        widths = [sum(map(_width, queries)) for _, queries in asked]
         inputs = self._materialise(asked)
         keys = [self.key(x) for x in inputs] if self.key is not None else None
         predictions: list[int | None] = [None] * len(inputs)
         to_run: list[int] = []  # positions whose input goes to the model
         waiting: list[tuple[int, int]] = []  # (position, position it copies)
         pos = 0
-        for job, queries in asked:
-            cache = caches[id(job)]
-            first_seen: dict[Hashable, int] = {}
+        for (job, _), width in zip(asked, widths):
             fresh = len(to_run)
-            for _ in queries:
-                if keys is None:
-                    to_run.append(pos)
-                else:
-                    k = keys[pos]
+            if keys is None:
+                to_run.extend(range(pos, pos + width))
+                pos += width
+            else:
+                cache = caches[id(job)]
+                first_seen: dict[Hashable, int] = {}
+                for i in range(pos, pos + width):
+                    k = keys[i]
                     if k in cache:
-                        predictions[pos] = cache[k]
+                        predictions[i] = cache[k]
                     elif k in first_seen:
-                        waiting.append((pos, first_seen[k]))
+                        waiting.append((i, first_seen[k]))
                     else:
-                        first_seen[k] = pos
-                        to_run.append(pos)
-                pos += 1
+                        first_seen[k] = i
+                        to_run.append(i)
+                pos += width
             if isinstance(getattr(job, "model_calls", None), int):
                 job.model_calls += len(to_run) - fresh
         self.stats.queries += len(inputs)
         self.stats.model_calls += len(to_run)
         if self.size is not None:
             to_run.sort(key=lambda i: self.size(inputs[i]), reverse=True)
-        for start in range(0, len(to_run), self.batch_size):
-            chunk = to_run[start : start + self.batch_size]
-            labels = self.classify([inputs[i] for i in chunk])
+        chunks = [to_run[start : start + self.batch_size] for start in range(0, len(to_run), self.batch_size)]
+        batches = [[inputs[i] for i in chunk] for chunk in chunks]
+        for chunk, labels in zip(chunks, self._classify_all(batches)):
             self.stats.batches += 1
             for i, label in zip(chunk, labels):
                 predictions[i] = int(label)
         for i, source in waiting:
             predictions[i] = predictions[source]
         pos = 0
-        for job, queries in asked:
-            n = len(queries)
+        for (job, _), n in zip(asked, widths):
             preds = predictions[pos : pos + n]
             if keys is not None:
                 caches[id(job)].update(zip(keys[pos : pos + n], preds))
             job.receive(inputs[pos : pos + n], preds)
             pos += n
+
+    def _classify_all(self, batches: list[list[Any]]) -> list[Sequence[int]]:
+        """The labels of every batch. With ``overlap`` and a staged classifier (``prepare``,
+        ``run``, ``collect``), a background thread prepares batch t+1 while batch t runs, and
+        results are collected after every batch was started; the same calls in the same
+        order per batch, so the same labels."""
+        staged = all(hasattr(self.classify, name) for name in ("prepare", "run", "collect"))
+        overlap = self.overlap if self.overlap is not None else bool(getattr(self.classify, "asynchronous", False))
+        if not (overlap and staged and len(batches) > 1):
+            return [self.classify(batch) for batch in batches]
+        from concurrent.futures import ThreadPoolExecutor
+
+        c: Any = self.classify
+        handles = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="textrobust-host") as pool:
+            ahead = [pool.submit(c.prepare, batch) for batch in batches[:2]]  # a bounded queue of 2
+            for t in range(len(batches)):
+                host = ahead[t].result()
+                if t + 2 < len(batches):
+                    ahead.append(pool.submit(c.prepare, batches[t + 2]))
+                ahead[t] = None  # type: ignore[call-overload]
+                handles.append(c.run(host))
+        return [c.collect(h) for h in handles]
 
     @staticmethod
     def _materialise(asked: list[tuple[Job, list[Query]]]) -> list[Any]:
@@ -210,10 +251,20 @@ class Engine:
         groups: dict[int, tuple[Perturbation, list[int], list[Any], list[int]]] = {}
         for job, queries in asked:
             for q in queries:
-                if isinstance(q, Given):
+                kind = type(q)
+                if kind is Given or isinstance(q, Given):
                     flat.append(q.value)
+                    continue
+                group = groups.get(id(q.perturbation))
+                if group is None:
+                    group = groups[id(q.perturbation)] = (q.perturbation, [], [], [])
+                if kind is Draws:
+                    n = len(q.keys)
+                    group[1].extend(range(len(flat), len(flat) + n))
+                    group[2].extend([job.source] * n)
+                    group[3].extend(q.keys)
+                    flat.extend([None] * n)
                 else:
-                    group = groups.setdefault(id(q.perturbation), (q.perturbation, [], [], []))
                     group[1].append(len(flat))
                     group[2].append(job.source)
                     group[3].append(q.key)

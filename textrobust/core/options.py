@@ -51,6 +51,8 @@ class RunOptions:
     the launcher's) and ``dtype`` (fp32, bf16, fp16); with ``output_dir``, per-example results
     stream to ``examples.jsonl`` (``resume`` continues a stopped run, ``overwrite`` replaces an
     earlier one) and the report files are written at the end; ``progress`` shows a bar.
+    ``compile`` runs the model through ``torch.compile``; ``overlap`` prepares the next batch
+    on the host while the device runs one (``None``: on CUDA only; docs/host-pipeline.md).
     """
 
     batch_size: int = 64
@@ -60,6 +62,8 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = False
+    compile: bool = False
+    overlap: bool | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.batch_size, bool) or int(self.batch_size) != self.batch_size or self.batch_size < 1:

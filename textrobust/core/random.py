@@ -9,7 +9,9 @@ Two ways to consume a key:
 
 * :func:`generator` gives a full ``numpy.random.Generator`` (PCG64) for per-item code;
 * :func:`uniforms` / :func:`normals` draw many numbers for many keys at once, vectorised,
-  from a counter-based SplitMix64 stream, for batched perturbations (images).
+  from a counter-based SplitMix64 stream, for batched perturbations (images);
+  :func:`uniforms_ragged` the same stream with a different count per key (text draws, whose
+  count depends on the length of the text).
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def draw_key(prefix: bytes, k: int) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
 
 
+def draw_keys(prefix: bytes, start: int, stop: int) -> list[int]:
+    """``[draw_key(prefix, k) for k in range(start, stop)]``, with the common bytes packed once."""
+    head = struct.pack("<I", len(prefix)) + prefix + _DRAW_INDEX_HEADER
+    blake, pack, from_bytes = hashlib.blake2b, _pack_draw_index, int.from_bytes
+    return [from_bytes(blake(head + pack(k), digest_size=16).digest(), "little") for k in range(start, stop)]
+
+
 def generator(key: int) -> np.random.Generator:
     """A numpy Generator seeded by a stream key; equal keys give equal streams."""
     return np.random.Generator(np.random.PCG64(key))
@@ -74,6 +83,26 @@ def _bits(keys: Sequence[int], count: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         counters = np.arange(1, count + 1, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03)
         return _splitmix64(base[:, None] ^ counters[None, :])
+
+
+def uniforms_ragged(keys: Sequence[int], counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[i]`` uniforms in [0, 1) for each key, all in one flat float64 array, and each
+    key's offset into it: ``flat[offsets[i] : offsets[i] + counts[i]]`` equals
+    ``uniforms([keys[i]], counts[i])[0]`` (the same stream), so a draw's numbers do not
+    depend on the other keys computed with it."""
+    counts_ = np.asarray(counts, dtype=np.int64)
+    offsets = np.zeros(len(counts_), dtype=np.int64)
+    if len(counts_) > 1:
+        np.cumsum(counts_[:-1], out=offsets[1:])
+    total = int(counts_.sum()) if len(counts_) else 0
+    if total == 0:
+        return np.zeros(0, dtype=np.float64), offsets
+    folded = np.array([((k >> 64) ^ k) & _MASK64 for k in keys], dtype=np.uint64)
+    base = np.repeat(_splitmix64(folded), counts_)
+    counter = (np.arange(total, dtype=np.int64) - np.repeat(offsets, counts_) + 1).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        bits = _splitmix64(base ^ (counter * np.uint64(0xD1B54A32D192ED03)))
+    return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)), offsets
 
 
 def uniforms(keys: Sequence[int], count: int) -> np.ndarray:

@@ -19,9 +19,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Sequence
 
-from textrobust.core.engine import Draw, Engine, Given, Query
+from textrobust.core.engine import Draws, Engine, Given, Query
 from textrobust.core.perturbation import Perturbation
-from textrobust.core.random import draw_key, stream_prefix
+from textrobust.core.random import draw_keys, stream_prefix
 
 if TYPE_CHECKING:
     from textrobust.core.driver import Plan, RunResult
@@ -73,9 +73,8 @@ class RPRJob:
             if not clean_right and start > 1:
                 continue  # only draw 1 is needed until the clean prediction is known right
             stop = min(self.max_steps, start + per - 1)
-            for k in range(start, stop + 1):
-                asked.append((j, k))
-                out.append(Draw(self.perturbations[j], draw_key(self._prefix[j], k)))
+            asked.extend([(j, k) for k in range(start, stop + 1)])
+            out.append(Draws(self.perturbations[j], draw_keys(self._prefix[j], start, stop + 1)))
         self._asked = asked
         return out
 

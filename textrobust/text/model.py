@@ -108,7 +108,10 @@ def load_model(name: str, device: Any, dtype: Any) -> tuple[Any, Any]:
         raise UserError(f"{name!r} is not a Hugging Face model directory (no config.json)")
     with loading_model(name, path, "sequence classifier"):
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
+        try:  # PyTorch's fused attention where transformers offers it for this architecture
+            model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
+        except (ValueError, ImportError):
+            model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
     model.to(device).eval()
     return model, tokenizer
 

@@ -1,8 +1,10 @@
 """Word-level text perturbations (words = whitespace tokens), registered with the core.
 
-Every function takes the original text and a ``numpy.random.Generator`` and returns the
-perturbed text, or the original object itself when nothing changed. Perturbed texts are
-re-joined with single spaces.
+Draws are word edits (:mod:`textrobust.text.edits`) read from batched counter-based random
+streams: a batch of draws needs one vectorised call for its random numbers, and draw ``k`` of
+an example still depends only on its stream key. The single-text functions below take a
+stream key (``core.random.draw_key``) and return the perturbed text, or the original object
+itself when nothing changed. Perturbed texts are re-joined with single spaces.
 
 =========  ===============================================================================
 delete     each word deleted independently with probability p (RS-Del / CERT-ED mechanism)
@@ -16,165 +18,128 @@ insert     for each word with synonyms, with probability p one of its synonyms i
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Mapping
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, register
 from textrobust.errors import UserError
+from textrobust.text import edits
 from textrobust.text.candidates import CandidateSource, Constraints, candidate_source
+from textrobust.text.edits import QWERTY_NEIGHBOURS, TYPO_OPERATIONS, Edit, Parsed, edit_batch, render  # noqa: F401
 from textrobust.text.synonyms import MISSING_HELP, Synonyms
-from textrobust.text.words import letters, match_case, split_affixes
-
-# Neighbouring keys on a QWERTY keyboard (same row and the rows above/below).
-QWERTY_NEIGHBOURS = {
-    "q": "wa",
-    "w": "qeas",
-    "e": "wrsd",
-    "r": "etdf",
-    "t": "ryfg",
-    "y": "tugh",
-    "u": "yihj",
-    "i": "uojk",
-    "o": "ipkl",
-    "p": "ol",
-    "a": "qwsz",
-    "s": "awedxz",
-    "d": "serfcx",
-    "f": "drtgvc",
-    "g": "ftyhbv",
-    "h": "gyujnb",
-    "j": "huikmn",
-    "k": "jiolm",
-    "l": "kop",
-    "z": "asx",
-    "x": "zsdc",
-    "c": "xdfv",
-    "v": "cfgb",
-    "b": "vghn",
-    "n": "bhjm",
-    "m": "njk",
-}
-
-TYPO_OPERATIONS = ("substitute", "swap", "delete", "insert")
 
 
-def delete_words(text: str, rng: np.random.Generator, p: float) -> str:
-    """Each word deleted independently with probability ``p``."""
-    words = text.split()
-    if not words:
-        return text
-    keep = rng.random(len(words)) >= p
-    if keep.all():
-        return text
-    return " ".join(w for w, k in zip(words, keep) if k)
+@dataclass(eq=False)
+class TextPerturbation(Perturbation):
+    """A word-level text perturbation: ``edit(texts, keys)`` gives each draw's
+    ``(parsed text, edit)``; ``apply`` renders them as texts, and the token-level pipeline
+    (:mod:`textrobust.text.tokens`) as token ids, from the same edits."""
+
+    edit: Callable[[Sequence[str], Sequence[int]], list[tuple[Parsed, Edit]]] | None = None
+    candidates: CandidateSource | None = None  # the constrained candidate source, if any
+
+    @classmethod
+    def from_edit(cls, spec: Spec, rule: edits.EditRule, candidates: CandidateSource | None = None) -> TextPerturbation:
+        def edit(texts: Sequence[str], keys: Sequence[int]) -> list[tuple[Parsed, Edit]]:
+            return edit_batch(texts, keys, rule)
+
+        def perturb_batch(texts: Sequence[str], keys: Sequence[int]) -> list[str]:
+            return [t if e is None else " ".join(e) for t, (_, e) in zip(texts, edit(texts, keys))]
+
+        return cls(spec, perturb_batch=perturb_batch, edit=edit, candidates=candidates)
+
+
+def _one(rule: edits.EditRule, text: str, key: int) -> str:
+    ((_, edit),) = edit_batch([text], [key], rule)
+    return text if edit is None else " ".join(edit)
+
+
+class _Options:
+    """Replacement options per word of a parsed text: ``candidates(text)`` when constrained,
+    else every synonym of the word's core; with the mask of words that have any; remembered
+    for the last ``cache_size`` texts."""
+
+    def __init__(self, synonyms: Synonyms, candidates: CandidateSource | None, cache_size: int = 4096) -> None:
+        self.synonyms, self.candidates, self.cache_size = synonyms, candidates, cache_size
+        self._cache: OrderedDict[str, tuple[tuple, np.ndarray]] = OrderedDict()
+
+    def _get(self, parsed: Parsed) -> tuple[tuple, np.ndarray]:
+        hit = self._cache.get(parsed.text)
+        if hit is not None:
+            return hit
+        if self.candidates is not None:
+            found = tuple(self.candidates(parsed.text))
+        else:
+            found = tuple(self.synonyms(core) if core else () for _, core, _ in parsed.affixes)
+        entry = (found, np.array([bool(o) for o in found], dtype=bool))
+        self._cache[parsed.text] = entry
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return entry
+
+    def __call__(self, parsed: Parsed) -> Sequence[Sequence[str]]:
+        return self._get(parsed)[0]
+
+    def mask(self, parsed: Parsed) -> np.ndarray:
+        return self._get(parsed)[1]
+
+
+def _options(synonyms: Synonyms, candidates: CandidateSource | None) -> _Options:
+    return _Options(synonyms, candidates)
+
+
+def delete_words(text: str, key: int, p: float) -> str:
+    """Each word deleted independently with probability ``p`` (draw from stream ``key``)."""
+    return _one(edits.delete_edit(p), text, key)
 
 
 def substitute_synonyms(
-    text: str, rng: np.random.Generator, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+    text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
 ) -> str:
     """Each word with synonyms replaced with probability ``p`` by a uniformly chosen synonym.
 
     With ``candidates`` (constrained specs), word ``i``'s options are ``candidates(text)[i]``."""
-    words = text.split()
-    allowed = candidates(text) if candidates is not None else None
-    changed = False
-    for i, token in enumerate(words):
-        pre, core, post = split_affixes(token)
-        options = allowed[i] if allowed is not None else (synonyms(core) if core else ())
-        if options and rng.random() < p:
-            words[i] = pre + match_case(options[int(rng.integers(len(options)))], core) + post
-            changed = True
-    return " ".join(words) if changed else text
+    return _one(edits.synonym_edit(p, _options(synonyms, candidates)), text, key)
 
 
-def _typo(core: str, rng: np.random.Generator) -> str:
-    op = TYPO_OPERATIONS[int(rng.integers(len(TYPO_OPERATIONS)))]
-    n = len(core)
-    if op == "swap":
-        i = int(rng.integers(n - 1))
-        return core[:i] + core[i + 1] + core[i] + core[i + 2 :]
-    if op == "delete":
-        i = int(rng.integers(n))
-        return core[:i] + core[i + 1 :]
-    keyed = [i for i, ch in enumerate(core) if ch.lower() in QWERTY_NEIGHBOURS]
-    if not keyed:  # no letter on the keyboard map: fall back to a swap
-        i = int(rng.integers(n - 1))
-        return core[:i] + core[i + 1] + core[i] + core[i + 2 :]
-    i = keyed[int(rng.integers(len(keyed)))]
-    options = QWERTY_NEIGHBOURS[core[i].lower()]
-    new = options[int(rng.integers(len(options)))]
-    new = new.upper() if core[i].isupper() else new
-    if op == "substitute":
-        return core[:i] + new + core[i + 1 :]
-    return core[: i + 1] + new + core[i + 1 :]  # insert a neighbour key after the letter
-
-
-def typos(text: str, rng: np.random.Generator, p: float) -> str:
+def typos(text: str, key: int, p: float) -> str:
     """Each word of 3+ letters hit with probability ``p`` by one keyboard-style edit:
     QWERTY-neighbour substitution, adjacent swap, deletion or neighbour insertion."""
-    words = text.split()
-    changed = False
-    for i, token in enumerate(words):
-        pre, core, post = split_affixes(token)
-        if letters(core) >= 3 and rng.random() < p:
-            words[i] = pre + _typo(core, rng) + post
-            changed = True
-    return " ".join(words) if changed else text
+    return _one(edits.typo_edit(p), text, key)
 
 
-def swap_words(text: str, rng: np.random.Generator, p: float) -> str:
+def swap_words(text: str, key: int, p: float) -> str:
     """Each adjacent pair swapped with probability ``p``, scanning left to right without
     overlap (after a swap the scan moves past both words)."""
-    words = text.split()
-    changed = False
-    i = 0
-    while i < len(words) - 1:
-        if rng.random() < p:
-            words[i], words[i + 1] = words[i + 1], words[i]
-            changed = True
-            i += 2
-        else:
-            i += 1
-    return " ".join(words) if changed else text
+    return _one(edits.swap_edit(p), text, key)
 
 
 def insert_synonyms(
-    text: str, rng: np.random.Generator, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
+    text: str, key: int, p: float, synonyms: Synonyms, candidates: CandidateSource | None = None
 ) -> str:
     """For each word with synonyms, with probability ``p`` one of them (uniform) is inserted
     at a uniformly random position of the text. ``candidates`` as in :func:`substitute_synonyms`."""
-    words = text.split()
-    allowed = candidates(text) if candidates is not None else None
-    inserts = []
-    for i, token in enumerate(words):
-        core = split_affixes(token)[1]
-        options = allowed[i] if allowed is not None else (synonyms(core) if core else ())
-        if options and rng.random() < p:
-            inserts.append(options[int(rng.integers(len(options)))])
-    if not inserts:
-        return text
-    for word in inserts:
-        words.insert(int(rng.integers(len(words) + 1)), word)
-    return " ".join(words)
+    return _one(edits.insert_edit(p, _options(synonyms, candidates)), text, key)
 
 
-def _plain(fn):
+def _plain(make):
     def build(spec: Spec, resources: Mapping[str, Any]) -> Perturbation:
-        return Perturbation(spec, functools.partial(fn, p=spec["p"]))
+        return TextPerturbation.from_edit(spec, make(spec["p"]))
 
     return build
 
 
-def _with_synonyms(fn):
+def _with_synonyms(make):
     def build(spec: Spec, resources: Mapping[str, Any]) -> Perturbation:
         synonyms = resources.get("synonyms")
         if synonyms is None:
             raise UserError(f"{spec.canonical} needs synonyms: {MISSING_HELP}")
         constraints = Constraints.from_spec(spec)
         candidates = candidate_source(synonyms, constraints, resources) if constraints else None
-        return Perturbation(spec, functools.partial(fn, p=spec["p"], synonyms=synonyms, candidates=candidates))
+        return TextPerturbation.from_edit(spec, make(spec["p"], _options(synonyms, candidates)), candidates)
 
     return build
 
@@ -212,25 +177,27 @@ def _unconstrained_canonical(spec: Spec) -> Spec:
 
 
 for _type in (
-    PerturbationType("delete", "text", _p(0.1), _plain(delete_words), "delete each word with probability p"),
+    PerturbationType("delete", "text", _p(0.1), _plain(edits.delete_edit), "delete each word with probability p"),
     PerturbationType(
         "synonym",
         "text",
         _synonym_params(0.1),
-        _with_synonyms(substitute_synonyms),
+        _with_synonyms(edits.synonym_edit),
         "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
         needs=("synonyms",),
         normalize=_unconstrained_canonical,
     ),
     PerturbationType(
-        "typo", "text", _p(0.05), _plain(typos), "one keyboard typo per word of 3+ letters, probability p"
+        "typo", "text", _p(0.05), _plain(edits.typo_edit), "one keyboard typo per word of 3+ letters, probability p"
     ),
-    PerturbationType("swap", "text", _p(0.1), _plain(swap_words), "swap each adjacent word pair with probability p"),
+    PerturbationType(
+        "swap", "text", _p(0.1), _plain(edits.swap_edit), "swap each adjacent word pair with probability p"
+    ),
     PerturbationType(
         "insert",
         "text",
         _synonym_params(0.1),
-        _with_synonyms(insert_synonyms),
+        _with_synonyms(edits.insert_edit),
         "insert a synonym of each word with probability p at a random position (constrained as synonym)",
         needs=("synonyms",),
         normalize=_unconstrained_canonical,

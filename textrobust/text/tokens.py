@@ -1,0 +1,367 @@
+"""Token-level text draws: the model's input ids assembled from cached per-word token ids.
+
+A subword tokenizer whose pre-tokenizer splits on whitespace (WordPiece, byte-level BPE,
+SentencePiece's Metaspace) tokenizes ``" ".join(words)`` as the concatenation of each word's
+tokens *in its context*: the first word alone, every later word after a space (byte-level
+BPE and SentencePiece put the space into the word's first token, so a word's ids depend on
+whether it starts the text). :class:`WordPieces` caches those ids per word and context; a
+draw (a word edit, :mod:`textrobust.text.edits`) then becomes its ids by joining cached byte
+strings, and only words no draw had before (typos, synonyms) go through the tokenizer, all of
+a batch's in one call. :class:`TokenDraw` is the engine input: the ids (``bytes`` of int32,
+so they are the dedup key) and how to rebuild the text (only flipped draws need it).
+
+Exactness: :func:`check_tokenizer` runs at set-up on probe texts and tells why the path would
+not be exact (then the caller falls back to string tokenization with one warning line), and
+each example is checked once when first seen (its word-by-word ids against the tokenizer's
+ids of the re-joined text); an example that fails is tokenized as a string, draw by draw.
+Truncation and special tokens are applied at assembly (:class:`TokenInputs`) exactly as the
+tokenizer does for one sequence: cut to ``max_length`` minus the special tokens, then
+``prefix + ids + suffix``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+
+from textrobust.core.perturbation import Perturbation
+from textrobust.text.edits import Edit, Parsed, parse
+
+PROBES = (
+    "Hello world , it 's a test-case .",
+    "The QUICK brown fox (jumped) over 3.5 lazy dogs!",
+    "naïve café — déjà vu, isn't it?",
+    "un-believ-able wordsmithery   and\tmore",
+    "x",
+    "a b c d e f g h i j k l m n o p",
+)
+
+
+def _pack(ids: Sequence[int]) -> bytes:
+    return array("i", ids).tobytes()
+
+
+class TokenDraw(bytes):
+    """A draw's token ids (int32 bytes, no special tokens) with what rebuilds its text."""
+
+    source: str
+    words: Edit
+
+    @property
+    def text(self) -> str:
+        """The draw's text: the source when unchanged, else its words joined by spaces."""
+        return self.source if self.words is None else " ".join(self.words)
+
+
+def _draw(ids: bytes, source: str, words: Edit) -> TokenDraw:
+    d = TokenDraw(ids)
+    d.source = source
+    d.words = words
+    return d
+
+
+def text_of(x: Any) -> Any:
+    """The text of an engine input (a :class:`TokenDraw` or a plain text)."""
+    return x.text if isinstance(x, TokenDraw) else x
+
+
+def _plain_backend(tokenizer: Any) -> Any:
+    """A copy of a fast tokenizer's backend with padding and truncation off (``None`` if slow)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not hasattr(backend, "to_str"):
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_padding()
+    copy.no_truncation()
+    return copy
+
+
+class Source:
+    """One example's token view: its parse, the tokenizer's ids of the text as it is, whether
+    word-by-word assembly is exact for it, and its unchanged draw."""
+
+    __slots__ = ("parsed", "ids", "exact", "clean")
+
+    def __init__(self, parsed: Parsed, ids: bytes, exact: bool) -> None:
+        self.parsed = parsed
+        self.ids = ids
+        self.exact = exact
+        self.clean = _draw(ids, parsed.text, None)
+
+
+class WordPieces:
+    """Cached token ids of words for one tokenizer: ``first[word]`` when the word starts the
+    text, ``later[word]`` after a space; and the :class:`Source` of each text seen."""
+
+    def __init__(self, tokenizer: Any, *, max_words: int = 400_000, max_sources: int = 8192) -> None:
+        self.tokenizer = tokenizer
+        self.first: dict[str, bytes] = {}
+        self.later: dict[str, bytes] = {}
+        self.max_words = max_words
+        self.max_sources = max_sources
+        self._sources: OrderedDict[str, Source] = OrderedDict()
+        self.fallback_examples = 0  # examples tokenized as strings (not exact word by word)
+        self._backend: Any = False  # made on first use (copying a backend takes milliseconds)
+
+    def encode(self, texts: Sequence[str]) -> list[bytes]:
+        """The tokenizer's ids of each text (no special tokens, no truncation), packed.
+
+        A fast tokenizer's Rust backend is called directly (a private copy, without padding
+        or truncation): the same ids without the Python cost per text of the wrapper."""
+        if not texts:
+            return []
+        if self._backend is False:
+            self._backend = _plain_backend(self.tokenizer)
+        if self._backend is not None:
+            backend = self._backend
+            encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # fast: no offsets
+            return [_pack(e.ids) for e in encode(list(texts), add_special_tokens=False)]
+        out = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        return [_pack(ids) for ids in out]
+
+    def learn(self, first: set[str], later: set[str]) -> None:
+        """Tokenize the words not cached yet (one tokenizer call for all of them)."""
+        if len(self.first) + len(self.later) > self.max_words:  # bound memory: start afresh
+            self.first.clear()
+            self.later.clear()
+        first = [w for w in first if w not in self.first]
+        later = [w for w in later if w not in self.later]
+        ids = self.encode(first + [" " + w for w in later])
+        self.first.update(zip(first, ids[: len(first)]))
+        self.later.update(zip(later, ids[len(first) :]))
+
+    def join(self, words: Sequence[str]) -> bytes:
+        """The ids of ``" ".join(words)`` from cached words (``KeyError`` if one is not cached)."""
+        if not words:
+            return b""
+        later = self.later
+        return self.first[words[0]] + b"".join([later[w] for w in words[1:]])
+
+    def join_learning(self, words: Sequence[str]) -> bytes:
+        """:meth:`join`, tokenizing the words not cached first."""
+        try:
+            return self.join(words)
+        except KeyError:
+            self.learn(set(words[:1]), set(words[1:]))
+            return self.join(words)
+
+    def source(self, text: str) -> Source:
+        """The :class:`Source` of ``text`` (computed once per text, least recently used kept)."""
+        hit = self._sources.get(text)
+        if hit is not None:
+            return hit
+        parsed = parse(text)
+        words = parsed.words
+        ids = self.encode([text])[0]
+        joined = self.join_learning(words)
+        canonical = " ".join(words)
+        exact = joined == (ids if canonical == text else self.encode([canonical])[0])
+        if not exact:
+            self.fallback_examples += 1
+        src = Source(parsed, ids, exact)
+        self._sources[text] = src
+        if len(self._sources) > self.max_sources:
+            self._sources.popitem(last=False)
+        return src
+
+    def ids(self, text: str) -> bytes:
+        """The ids of a text (cached per text)."""
+        return self.source(text).ids
+
+    def draws(self, perturbation: Perturbation, texts: Sequence[str], keys: Sequence[int]) -> list[TokenDraw]:
+        """The draws of a word-level ``perturbation`` (with ``edit``) as :class:`TokenDraw`: the
+        same edits as ``perturbation.apply(texts, keys)``, assembled from cached word ids."""
+        sources = [self.source(t) for t in texts]
+        edits = perturbation.edit(texts, keys)  # type: ignore[attr-defined]
+        out: list[TokenDraw | None] = [None] * len(texts)
+        retry: list[int] = []
+        strings: list[int] = []
+        for i, (src, (_, words)) in enumerate(zip(sources, edits)):
+            if words is None:
+                out[i] = src.clean
+            elif not src.exact:
+                strings.append(i)
+            else:
+                try:
+                    out[i] = _draw(self.join(words), src.parsed.text, words)
+                except KeyError:
+                    retry.append(i)
+        if retry:
+            first: set[str] = set()
+            later: set[str] = set()
+            for i in retry:
+                words = edits[i][1]
+                if words:
+                    first.add(words[0])
+                    later.update(words[1:])
+            self.learn(first, later)
+            for i in retry:
+                words = edits[i][1]
+                out[i] = _draw(self.join_learning(words), sources[i].parsed.text, words)
+        if strings:
+            texts_ = [" ".join(edits[i][1]) for i in strings]
+            for i, ids in zip(strings, self.encode(texts_)):
+                out[i] = _draw(ids, sources[i].parsed.text, edits[i][1])
+        return out  # type: ignore[return-value]
+
+
+def check_tokenizer(tokenizer: Any, probes: Sequence[str] = PROBES, pieces: WordPieces | None = None) -> str | None:
+    """Why word-by-word assembly would not reproduce this tokenizer (``None``: it does).
+
+    Checks, on probe texts, that the ids of the re-joined words are the concatenation of the
+    words' ids in context, and that the tokenizer puts the same special tokens around every
+    single sequence (:func:`~textrobust.text.model.special_affixes`)."""
+    from textrobust.text.model import special_affixes
+
+    if not callable(tokenizer):
+        return "the tokenizer cannot be called"
+    try:
+        pieces = pieces or WordPieces(tokenizer)
+        prefix, suffix = special_affixes(tokenizer)
+        for text in probes:
+            words = text.split()
+            canonical = " ".join(words)
+            full = list(tokenizer(canonical)["input_ids"])
+            bare = list(tokenizer(canonical, add_special_tokens=False)["input_ids"])
+            if pieces.encode([canonical])[0] != _pack(bare):
+                return "the tokenizer's backend gives other ids than the tokenizer"
+            if pieces.join_learning(words) != _pack(bare):
+                return f"ids of {canonical!r} are not the concatenation of its words' ids"
+            if full != prefix + bare + suffix:
+                return "special tokens differ between texts"
+    except Exception as e:  # noqa: BLE001 - any failure means: use the tokenizer on strings
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+class TokenInputs:
+    """The engine's view of token-level text inputs for a :class:`~textrobust.text.model.TextClassifier`:
+    ``key`` (ids bytes: identical model inputs are classified once), ``size`` (token count) and
+    ``classify`` (ids padded per batch in numpy, as the tokenizer pads and truncates)."""
+
+    def __init__(self, classifier: Any, pieces: WordPieces | None = None) -> None:
+        from textrobust.text.model import special_affixes
+
+        self.classifier = classifier
+        tokenizer = classifier.tokenizer
+        self.pieces = pieces or WordPieces(tokenizer)
+        prefix, suffix = special_affixes(tokenizer)
+        self.prefix, self.suffix = _pack(prefix), _pack(suffix)
+        self.room = max(0, classifier.max_length - len(prefix) - len(suffix))
+        pad = getattr(tokenizer, "pad_token_id", None)
+        self.pad_id = int(pad) if pad is not None else 0
+        self.left = getattr(tokenizer, "padding_side", "right") == "left"
+        names = list(getattr(tokenizer, "model_input_names", ["input_ids", "attention_mask"]))
+        self.names = [n for n in names if n in ("input_ids", "attention_mask", "token_type_ids")] or [
+            "input_ids",
+            "attention_mask",
+        ]
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the model runs asynchronously to the host (CUDA), so overlap pays."""
+        return getattr(self.classifier.device, "type", str(self.classifier.device)) == "cuda"
+
+    def key(self, x: Any) -> bytes:
+        return x if isinstance(x, bytes) else self.pieces.ids(x)
+
+    def size(self, x: Any) -> int:
+        return len(self.key(x)) >> 2
+
+    def assemble(self, rows: Sequence[bytes]) -> dict[str, np.ndarray]:
+        """Padded arrays (``input_ids``, ``attention_mask``, ``token_type_ids`` as the
+        tokenizer names them) for id rows without special tokens, truncated to fit."""
+        cut = self.room * 4
+        pre, suf = self.prefix, self.suffix
+        flat = np.frombuffer(b"".join([pre + r[:cut] + suf for r in rows]), dtype=np.int32)
+        lengths = np.fromiter((min(len(r) >> 2, self.room) for r in rows), dtype=np.int64, count=len(rows))
+        lengths += (len(pre) + len(suf)) >> 2
+        width = int(lengths.max()) if len(rows) else 0
+        cols = np.arange(width)
+        mask = cols[None, :] >= (width - lengths)[:, None] if self.left else cols[None, :] < lengths[:, None]
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        ids[mask] = flat
+        out = {"input_ids": ids, "attention_mask": mask.astype(np.int64)}
+        if "token_type_ids" in self.names:
+            out["token_type_ids"] = np.zeros_like(ids)
+        return {k: out[k] for k in self.names if k in out}
+
+    def encoded(self, inputs: Sequence[Any]) -> dict[str, Any]:
+        """The model's batch for ``inputs`` as CPU torch tensors."""
+        import torch
+
+        return {k: torch.from_numpy(v) for k, v in self.assemble([self.key(x) for x in inputs]).items()}
+
+    # The three stages of a batch, so that the engine can prepare batch t+1 on the host while
+    # the device runs batch t (Engine.overlap); __call__ runs them in a row.
+    def prepare(self, inputs: Sequence[Any]) -> dict[str, Any]:
+        """Host stage: the batch as CPU tensors, in pinned memory when the model is on CUDA."""
+        batch = self.encoded(inputs)
+        if getattr(self.classifier.device, "type", str(self.classifier.device)) == "cuda":
+            batch = {k: v.pin_memory() for k, v in batch.items()}
+        return batch
+
+    def run(self, batch: dict[str, Any]) -> Any:
+        """Device stage: copy (non-blocking) and forward; the predicted model label ids stay on
+        the device (on CUDA nothing waits for the result here)."""
+        import torch
+
+        clf = self.classifier
+        batch = {k: v.to(clf.device, non_blocking=True) for k, v in batch.items()}
+        model = clf.model
+        was_training = model.training
+        if was_training:
+            model.eval()
+        try:
+            with torch.inference_mode():
+                return model(**batch).logits.argmax(dim=-1)
+        finally:
+            if was_training:
+                model.train()
+
+    def collect(self, handle: Any) -> np.ndarray:
+        """Dataset label ids of a :meth:`run` (waits for the device)."""
+        return self.classifier.label_map[handle.cpu().numpy()]
+
+    def __call__(self, inputs: Sequence[Any]) -> np.ndarray:
+        return self.collect(self.run(self.prepare(inputs)))
+
+    def classify_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Dataset label ids for token-id sequences without special tokens (``certify --level
+        token``): the same batch as ``TextClassifier.classify_token_ids``, assembled in numpy."""
+        return self([_pack(s) for s in sequences])
+
+
+def token_perturbation(perturbation: Perturbation, pieces: WordPieces) -> Perturbation:
+    """The same perturbation (same spec, hence the same streams and edits) drawing
+    :class:`TokenDraw` inputs; perturbations without word edits are returned as they are."""
+    if getattr(perturbation, "edit", None) is None:
+        return perturbation
+    return Perturbation(perturbation.spec, perturb_batch=lambda texts, keys: pieces.draws(perturbation, texts, keys))
+
+
+def token_pipeline(classifier: Any) -> TokenInputs | None:
+    """The token-level inputs for ``classifier``, or ``None`` (with one warning line) when its
+    tokenizer fails :func:`check_tokenizer` and texts must be tokenized as strings."""
+    import warnings
+
+    from textrobust.errors import TextrobustWarning
+
+    tokenizer = getattr(classifier, "tokenizer", None)
+    if tokenizer is None or not hasattr(classifier, "predict_encoded"):
+        return None
+    pieces = WordPieces(tokenizer)
+    reason = check_tokenizer(tokenizer, pieces=pieces)
+    if reason is not None:
+        warnings.warn(
+            f"tokenizing every draw as a string (word-by-word token ids would not be exact: {reason})",
+            TextrobustWarning,
+            stacklevel=2,
+        )
+        return None
+    return TokenInputs(classifier, pieces)
