@@ -311,6 +311,13 @@ def test_report_html_of_an_eval_run(two_models):
         min(25, sum(1 for r in records if (r["first_flip"][s] or 0) > 0)) for s in ("delete:p=0.1", "typo:p=0.05")
     )
     assert text.count("<del>") + text.count("<ins>") >= 1 and flipped > 0
+    # the validity evidence of report.json, with its first flips as word diffs
+    validity = json.loads((run / "report.json").read_text())["validity"]["perturbations"]
+    assert "<h2>Validity evidence</h2>" in text
+    for spec, v in validity.items():
+        assert f"<td>{spec}</td>" in text and f"(n={v['n_draws']})" in text
+        if v["first_flips"]:
+            assert f"first flips as word diffs ({len(v['first_flips'])}, most fragile first)" in text
     assert main(["report", str(run)]) == 0
     assert (run / "report.html").read_text() == text  # rebuilt from the directory alone: the same page
 

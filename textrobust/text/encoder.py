@@ -26,7 +26,11 @@ class SentenceEncoder:
     def __init__(self, name_or_path: str, batch_size: int = 128, max_length: int = 128) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
             self.model = AutoModel.from_pretrained(name_or_path).eval()
@@ -36,6 +40,9 @@ class SentenceEncoder:
                 f"sentence encoder {name_or_path!r} could not be loaded ({first}); "
                 f"set {ENV_VAR} to a local copy of {DEFAULT_ENCODER}"
             ) from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            hf_logging.enable_progress_bar()
         self.name = name_or_path
         self.batch_size = batch_size
         self.max_length = max_length

@@ -135,8 +135,70 @@ def _eval_body(run: Run) -> list[str]:
                 lambda path: plot_per_class(groups, path, title="Robust ratio per class"), "per-class robust ratio"
             ),
         ]
+    body += _validity_section(r.get("validity"))
     body += _fragile_section(run, report)
     body += _examples_table(run)
+    return body
+
+
+def _markdown_diff_html(diff: str) -> str:
+    """A validity word diff (``~~removed~~ **added**``) as HTML with ``<del>``/``<ins>``."""
+    import re
+
+    text = _e(diff)
+    text = re.sub(r"~~(.+?)~~", r"<del>\1</del>", text)
+    return re.sub(r"\*\*(.+?)\*\*", r"<ins>\1</ins>", text)
+
+
+def _validity_section(validity: dict | None) -> list[str]:
+    """The report's validity evidence: what the draws changed, how similar they stay, the first flips."""
+    if not validity or not validity.get("perturbations"):
+        return []
+
+    def similarity(summary: dict | None) -> str:
+        return "n/a" if not summary else f"mean {summary['mean']:.3f}, min {summary['min']:.3f} (n={summary['n']})"
+
+    rows = []
+    for spec, v in validity["perturbations"].items():
+        rows.append(
+            [
+                spec,
+                f"{fmt_rate(v['changed_share'], v.get('changed_share_ci95'))} (n={v['n_draws']})",
+                "n/a" if v.get("mean_edits") is None else f"{v['mean_edits']:.2f}",
+                similarity(v.get("similarity_changed")),
+                similarity(v.get("similarity_first_flips")),
+            ]
+        )
+    body = [
+        "<h2>Validity evidence</h2>",
+        '<p class="note">Do the perturbations keep the label? Share of draws that changed the input (Wilson 95% '
+        "interval), mean word edits per draw, and the similarity of changed draws and of first flips to their "
+        f"originals ({_e(validity.get('similarity') or 'similarity not measured')}). See "
+        "docs/perturbations-validity.md.</p>",
+        _table(
+            ["perturbation", "draws changed", "word edits per draw", "similarity (draws)", "similarity (first flips)"],
+            rows,
+        ),
+    ]
+    if validity.get("similarity_unavailable"):
+        body.append(f'<p class="note">Similarity not measured: {_e(validity["similarity_unavailable"])}</p>')
+    for spec, v in validity["perturbations"].items():
+        flips = v.get("first_flips") or []
+        if not flips:
+            continue
+        shown = [
+            [
+                _e(f["index"]),
+                _e(f["first_flip"]),
+                "n/a" if f.get("similarity") is None else f"{f['similarity']:.3f}",
+                _markdown_diff_html(f["diff"]),
+            ]
+            for f in flips[:FRAGILE_SHOWN]
+        ]
+        body += [
+            f"<h3>{_e(spec)}: first flips as word diffs ({len(flips)}, most fragile first)</h3>",
+            _table(["index", "first flip (draw)", "similarity", "diff"], shown, raw=True),
+        ]
     return body
 
 
