@@ -8,7 +8,7 @@ from conftest import keyword_vote  # noqa: F401  (documents the model used below
 
 from textrobust.cli import main
 from textrobust.core.perturbation import build, parse_spec
-from textrobust.core.random import draw_key, generator, stream_prefix
+from textrobust.core.random import draw_key, stream_prefix
 from textrobust.text.candidates import CandidateSource, Constraints
 from textrobust.text.diffs import word_diff, word_edits
 from textrobust.text.encoder import load_encoder
@@ -127,16 +127,16 @@ def test_candidates_are_computed_once_per_example_whatever_the_draws():
             for start in range(0, len(xs), batch):
                 p.apply(xs[start : start + batch], keys[start : start + batch])
     assert spy.calls == 3  # one encoder pass per example, shared by synonym and insert
-    assert syn.perturb.keywords["candidates"] is ins.perturb.keywords["candidates"]
-    assert syn.perturb.keywords["candidates"].computed == 3
+    assert syn.candidates is ins.candidates
+    assert syn.candidates.computed == 3
 
 
 def test_perturbations_draw_only_from_the_candidates():
     src = source(Constraints(pos=True, senses=0, sim=0.0, rare=True, multiword=True))
     prefix = stream_prefix(0, 0, "t")
-    outs = {substitute_synonyms("a light room", generator(draw_key(prefix, k)), 1.0, SYN, src) for k in range(50)}
+    outs = {substitute_synonyms("a light room", draw_key(prefix, k), 1.0, SYN, src) for k in range(50)}
     assert outs == {"a bright room"}
-    ins = {insert_synonyms("a light room", generator(draw_key(prefix, k)), 1.0, SYN, src) for k in range(50)}
+    ins = {insert_synonyms("a light room", draw_key(prefix, k), 1.0, SYN, src) for k in range(50)}
     assert all(sorted(o.split()) == sorted("a light room bright".split()) for o in ins)
 
 
@@ -146,12 +146,11 @@ def test_specs_spell_out_the_constraints_and_constrained_0_is_the_old_behaviour(
     )
     assert parse_spec("synonym:constrained=0,sim=0.5", "text").canonical == "synonym:p=0.1,constrained=0"
     old = build("synonym:p=0.5,constrained=0", "text", {"synonyms": SYN})
-    assert old.perturb.keywords["candidates"] is None
+    assert old.candidates is None
     prefix = stream_prefix(0, 0, "x")
     for k in range(30):
-        assert old.perturb("a great light", generator(draw_key(prefix, k))) == substitute_synonyms(
-            "a great light", generator(draw_key(prefix, k)), 0.5, SYN
-        )
+        key = draw_key(prefix, k)
+        assert old.apply(["a great light"], [key])[0] == substitute_synonyms("a great light", key, 0.5, SYN)
 
 
 def test_the_bundled_sense_table_orders_senses_by_frequency():
@@ -164,7 +163,7 @@ def test_the_bundled_sense_table_orders_senses_by_frequency():
 def test_default_constrained_synonyms_on_real_sentences_drop_known_bad_swaps(shared):
     syn = from_file(shared / "data/wordnet/oewn_synonyms.json")
     p = build("synonym", "text", {"synonyms": syn})
-    cands = p.perturb.keywords["candidates"]("a great film with an awful plot .")
+    cands = p.candidates("a great film with an awful plot .")
     words = dict(zip("a great film with an awful plot .".split(), cands))
     assert not {"enceinte", "with child", "old", "gravid"} & set(words["great"])
     assert not {"amazing", "awe-inspiring", "awesome"} & set(words["awful"])
