@@ -67,9 +67,15 @@ def _finish(plt, fig, ax, path: str | Path, title: str, legend: bool = True) -> 
     return Path(path)
 
 
-def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str | Path, *, title: str = "") -> Path:
+def plot_certified_accuracy(
+    curves: Mapping[str, Mapping[float, Rate]],
+    path: str | Path,
+    *,
+    title: str = "",
+    xlabel: str = "Levenshtein radius r (word edits)",
+) -> Path:
     """Certified accuracy (fraction certified correct with radius >= r) against the radius r,
-    a step curve with 95% intervals per entry of ``curves``."""
+    a step curve with 95% intervals per entry of ``curves``; ``xlabel`` names the radius."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name, rates in curves.items():
@@ -88,7 +94,7 @@ def plot_certified_accuracy(curves: Mapping[str, Mapping[int, Rate]], path: str 
             color=bar[0].get_color(),
             linewidth=0,
         )
-    ax.set_xlabel("Levenshtein radius r (word edits)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("certified accuracy, radius >= r (fraction, 95% CI)")
     return _finish(plt, fig, ax, path, title, legend=bool(curves))
 

@@ -123,29 +123,9 @@ def summary_rows(report: SmoothingReport) -> list[tuple[str, str]]:
 
 def plot_curves(curves: Mapping[str, Mapping[float, Rate]], path: str | Path, *, title: str = "") -> Path:
     """Certified accuracy against the L2 radius, a step curve with 95% intervals per curve."""
-    import matplotlib
+    from textrobust.core.plots import plot_certified_accuracy
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, rates in curves.items():
-        radii = list(rates)
-        values = [rates[r].value or 0.0 for r in radii]
-        lows = [v - (rates[r].ci or (v, v))[0] for r, v in zip(radii, values)]
-        highs = [(rates[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
-        ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
-    ax.set_xlabel("L2 radius r ([0, 1] pixel scale)")
-    ax.set_ylabel("certified accuracy (radius >= r)")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.set_title(title)
-    if curves:
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return plot_certified_accuracy(curves, path, title=title, xlabel="L2 radius r ([0, 1] pixel scale)")
 
 
 def write_smoothing_outputs(report: SmoothingReport, directory: str | Path) -> dict[str, Path]:
