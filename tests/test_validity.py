@@ -218,3 +218,14 @@ def test_report_has_validity_and_is_the_same_across_batch_sizes(keyword_model, t
     assert main(["inspect", str(tmp_path / "1"), "--spec", "nosuch"]) == 2
     assert "no perturbation 'nosuch'" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path / "missing")]) == 2
+
+
+def test_the_encoder_follows_the_environment_variable_after_a_cached_load(monkeypatch, tmp_path):
+    import pytest
+
+    from textrobust.errors import UserError
+
+    assert load_encoder() is load_encoder()  # cached per location
+    monkeypatch.setenv("TEXTROBUST_ENCODER", str(tmp_path / "no-such-encoder"))
+    with pytest.raises(UserError, match="no-such-encoder"):
+        load_encoder()

@@ -79,10 +79,15 @@ def encoder_location(name: str | None = None) -> str:
     return name or os.environ.get(ENV_VAR) or DEFAULT_ENCODER
 
 
-@functools.lru_cache(maxsize=4)
 def load_encoder(name: str | None = None) -> SentenceEncoder:
-    """The (process-wide, cached) encoder at :func:`encoder_location` ``(name)``."""
-    return SentenceEncoder(encoder_location(name))
+    """The (process-wide, cached) encoder at :func:`encoder_location` ``(name)``: the location is
+    resolved on every call, so a changed ``$TEXTROBUST_ENCODER`` is honoured."""
+    return _load_encoder_at(encoder_location(name))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_encoder_at(location: str) -> SentenceEncoder:
+    return SentenceEncoder(location)
 
 
 def cosine(a: Sequence[str], b: Sequence[str], encoder: SentenceEncoder) -> np.ndarray:
