@@ -26,8 +26,51 @@ def shared_dir() -> Path:
     return Path(os.environ.get("TEXTROBUST_SHARED", ROOT.parent / "shared")).resolve()
 
 
-# The sentence encoder that constrained synonym specs and report similarities use, offline.
-os.environ.setdefault("TEXTROBUST_ENCODER", str(shared_dir() / "models/all-minilm-l6-v2"))
+SHARED_ENCODER = shared_dir() / "models/all-minilm-l6-v2"
+
+
+def make_tiny_encoder(directory: Path, seed: int = 0) -> Path:
+    """A 1-layer, hidden-32 random BERT with the shared MiniLM encoder's tokenizer, saved to ``directory``.
+
+    Constrained synonym specs and every text report's similarities go through a sentence encoder;
+    this one has MiniLM's vocabulary (so vocabulary checks behave as with the real one) at a
+    fraction of its cost, with arbitrary (seeded) similarities. Tests about what the similarities
+    mean use :data:`SHARED_ENCODER`."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(SHARED_ENCODER / name, directory / name)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(seed)
+    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sentence_encoder(tmp_path_factory) -> str:
+    """The encoder of this test session: ``$TEXTROBUST_ENCODER`` when set, else a tiny one
+    (:func:`make_tiny_encoder`); subprocesses inherit it through the environment."""
+    if "TEXTROBUST_ENCODER" not in os.environ:
+        os.environ["TEXTROBUST_ENCODER"] = str(make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder")))
+    return os.environ["TEXTROBUST_ENCODER"]
+
+
+@pytest.fixture
+def real_encoder(monkeypatch) -> Path:
+    """The shared MiniLM sentence encoder for this test (for what its similarities mean)."""
+    monkeypatch.setenv("TEXTROBUST_ENCODER", str(SHARED_ENCODER))
+    return SHARED_ENCODER
 
 
 @pytest.fixture(scope="session")

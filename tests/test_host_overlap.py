@@ -10,15 +10,15 @@ from textrobust.core.options import RunOptions
 from textrobust.core.speed import compile_classifier
 
 
-def _run(shared, out, **run):
+def _run(model, dataset, shared, out, **run):
     return textrobust.evaluate(
-        str(shared / "models/minilm-l6-sst2"),
+        str(model),
         None,
-        str(shared / "data/sst2"),
+        str(dataset),
         ["delete:p=0.3", "typo:p=0.3", "synonym:p=0.5,constrained=0"],
         max_steps=15,
         seed=3,
-        limit=10,
+        limit=30,
         synonyms=str(shared / "data/wordnet/oewn_synonyms.json"),
         device="cpu",
         output_dir=str(out),
@@ -27,7 +27,9 @@ def _run(shared, out, **run):
     )
 
 
-def test_overlapped_and_sequential_runs_write_identical_examples(shared, tmp_path, monkeypatch):
+def test_overlapped_and_sequential_runs_write_identical_examples(
+    keyword_model, tiny_dataset, shared, tmp_path, monkeypatch
+):
     from textrobust.core.engine import Engine
 
     calls = {"overlapped": 0}
@@ -39,11 +41,12 @@ def test_overlapped_and_sequential_runs_write_identical_examples(shared, tmp_pat
         return original(self, batches)
 
     monkeypatch.setattr(Engine, "_classify_all", counting)
-    a = _run(shared, tmp_path / "a", overlap=True)
+    a = _run(keyword_model, tiny_dataset, shared, tmp_path / "a", overlap=True)
     assert calls["overlapped"] > 0  # the overlapped path really ran
-    b = _run(shared, tmp_path / "b", overlap=False)
+    b = _run(keyword_model, tiny_dataset, shared, tmp_path / "b", overlap=False)
     assert (tmp_path / "a/examples.jsonl").read_bytes() == (tmp_path / "b/examples.jsonl").read_bytes()
     assert a.model_calls == b.model_calls
+    assert any(p.rpr.n_flipped > 0 for p in a.perturbations)  # the runs compared have flips to agree on
 
 
 def test_run_options_take_compile_and_overlap():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import keyword_vote  # noqa: F401  (documents the model used below)
+from conftest import SHARED_ENCODER, keyword_vote  # noqa: F401  (documents the model used below)
 
 from textrobust.cli import main
 from textrobust.core.perturbation import build, parse_spec
@@ -49,7 +49,7 @@ class SpyEncoder:
     """The real encoder, counting the texts it is asked to encode and its calls."""
 
     def __init__(self):
-        self.inner = load_encoder()
+        self.inner = load_encoder(str(SHARED_ENCODER))
         self.name = self.inner.name
         self.calls = 0
         self.texts = 0
@@ -65,7 +65,7 @@ class SpyEncoder:
 
 def source(constraints, tags=TAGS, encoder=None):
     return CandidateSource(
-        SYN, constraints, senses=SENSES, tagger=fixed_tagger(tags), encoder=encoder or load_encoder()
+        SYN, constraints, senses=SENSES, tagger=fixed_tagger(tags), encoder=encoder or load_encoder(str(SHARED_ENCODER))
     )
 
 
@@ -160,7 +160,7 @@ def test_the_bundled_sense_table_orders_senses_by_frequency():
     assert any("enceinte" in s.lemmas and s.count == 0 for s in great)
 
 
-def test_default_constrained_synonyms_on_real_sentences_drop_known_bad_swaps(shared):
+def test_default_constrained_synonyms_on_real_sentences_drop_known_bad_swaps(shared, real_encoder):
     syn = from_file(shared / "data/wordnet/oewn_synonyms.json")
     p = build("synonym", "text", {"synonyms": syn})
     cands = p.candidates("a great film with an awful plot .")
