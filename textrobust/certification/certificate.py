@@ -11,7 +11,7 @@ import numpy as np
 from textrobust.certification.theorem import Number, certified_radius
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.perturbation import Perturbation
-from textrobust.core.random import draw_key
+from textrobust.core.random import draw_key, stream_prefix
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,43 @@ class SelectionEstimation:
             else:
                 self.counts[0 if i <= self._n0 else 1, int(pred)] += 1
         return self._queue.empty
+
+
+class SelectThenEstimate:
+    """The engine-job methods of a select-then-estimate procedure (CERT-ED's, Cohen et al.'s
+    CERTIFY) over :class:`SelectionEstimation`, for a dataclass with the fields ``example_id``,
+    ``settings`` (with ``seed``, ``draw``, ``n0``, ``n``, ``num_classes``), ``clean_prediction``
+    and ``certificate``: it calls :meth:`start` with its clean input when made, and its
+    :meth:`decide` turns the two stages' counts into the certificate once every sample is in."""
+
+    example_id: Hashable
+    settings: Any
+    clean_prediction: int | None
+    certificate: Any
+
+    def start(self, clean: Any) -> None:
+        """Plan the samples of ``clean``: draws of the example's own stream."""
+        s = self.settings
+        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
+        self._samples = SelectionEstimation(clean, s.draw, prefix, s.n0, s.n, s.num_classes)
+
+    @property
+    def done(self) -> bool:
+        return self.certificate is not None
+
+    def queries(self, budget: int) -> list[Query]:
+        return self._samples.queries(budget)
+
+    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
+        if not self._samples.receive(predictions):
+            return
+        self.clean_prediction = self._samples.clean_prediction
+        selection, estimation = self._samples.counts
+        self.certificate = self.decide(selection, estimation)
+
+    def decide(self, selection: np.ndarray, estimation: np.ndarray) -> Any:
+        """The certificate from the per-class counts of the selection and estimation draws."""
+        raise NotImplementedError
 
 
 def check_sampling_options(alpha: float, n0: int, n: int, procedure: str, procedures: Sequence[str]) -> None:
