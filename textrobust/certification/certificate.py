@@ -50,38 +50,50 @@ def decide(lower: Sequence[Number], upper: Sequence[Number], p_del: float) -> Ce
     return Certificate(None if radius is None else top, float(lower[top]), float(runner), radius, top)
 
 
-@dataclass(frozen=True)
-class CertifySettings:
-    """Everything that determines one example's certificate, shared by all its jobs.
+@dataclass(frozen=True, kw_only=True)
+class SamplingSettings:
+    """What every smoothing certifier's settings hold (deletion here, Gaussian noise in
+    :mod:`vision.smoothing`): the sampling and the fast procedure's sequential knobs.
 
-    ``n0``/``n``: CERT-ED's selection and estimation sample sizes (the fast procedure treats
-    ``n0 + n`` as its budget of draws). ``draw``: the deletion perturbation the engine
-    materialises; ``join`` turns kept elements into the classifier's input.
-
-    The fast procedure's knobs (:mod:`textrobust.certification.job`; defaults tuned in simulation on
-    SST-2 sentences, see the README): ``max_enumerate`` kept-subsets enumerated exactly per
-    example (0: none); looks after ``first_look`` draws, growing by ``look_growth``, each look
-    spending ``look_spend`` times the alpha of the one before; ``favour_share`` of a binary
-    look's alpha goes to the class guessed before any draw; ``projection_alpha``,
-    ``match_reference`` and ``reference_quantile`` shape the stopping rule. None of them affects validity.
+    ``n0``/``n``: the reference procedure's selection and estimation sample sizes (the fast
+    procedure treats ``n0 + n`` as its budget of draws); ``draw``: the perturbation the engine
+    materialises, each example's draws from the stream of ``seed``. The fast procedure looks after
+    ``first_look`` draws, growing by ``look_growth``, each look spending ``look_spend`` times the
+    alpha of the one before; ``favour_share`` of a look's alpha goes to the class guessed before
+    any draw; ``projection_alpha`` and ``reference_quantile`` shape the stopping rule. None of
+    the knobs affects validity.
     """
 
-    p_del: float
     alpha: float
     n0: int
     n: int
     num_classes: int
     seed: int
     draw: Perturbation
-    join: Callable[[Sequence[Any]], Any]
-    max_enumerate: int = 256
     first_look: int = 64
     look_growth: int = 2
     look_spend: float = 1.5
     favour_share: float = 0.9
     projection_alpha: float = 0.2
-    match_reference: bool = True
     reference_quantile: float = 0.98
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertifySettings(SamplingSettings):
+    """Everything that determines one example's certificate, shared by all its jobs.
+
+    ``p_del``: each element's deletion probability; ``draw`` is the deletion perturbation and
+    ``join`` turns kept elements into the classifier's input. The fast procedure's own knobs
+    (:mod:`textrobust.certification.job`; defaults tuned in simulation on SST-2 sentences, see the
+    README), besides :class:`SamplingSettings`'s: ``max_enumerate`` kept-subsets enumerated
+    exactly per example (0: none); ``match_reference`` also shapes the stopping rule; ``favour_share``
+    splits a binary look's alpha. None of them affects validity.
+    """
+
+    p_del: float
+    join: Callable[[Sequence[Any]], Any]
+    max_enumerate: int = 256
+    match_reference: bool = True
 
     def schedule_settings(self) -> dict[str, Any]:
         """The knobs, for ``run.json`` (a resumed run must use the same ones)."""
@@ -188,12 +200,11 @@ class SelectionEstimation:
 class SelectThenEstimate:
     """The engine-job methods of a select-then-estimate procedure (CERT-ED's, Cohen et al.'s
     CERTIFY) over :class:`SelectionEstimation`, for a dataclass with the fields ``example_id``,
-    ``settings`` (with ``seed``, ``draw``, ``n0``, ``n``, ``num_classes``), ``clean_prediction``
-    and ``certificate``: it calls :meth:`start` with its clean input when made, and its
+    ``settings`` (:class:`SamplingSettings`), ``clean_prediction`` and ``certificate``: it calls :meth:`start` with its clean input when made, and its
     :meth:`decide` turns the two stages' counts into the certificate once every sample is in."""
 
     example_id: Hashable
-    settings: Any
+    settings: SamplingSettings
     clean_prediction: int | None
     certificate: Any
 
