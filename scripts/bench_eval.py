@@ -47,12 +47,14 @@ def main() -> None:
     import torch
 
     import textrobust
+    from textrobust.core.options import DataOptions, RunOptions
     from textrobust.core.random import draw_key, stream_prefix
     from textrobust.evaluation import text_perturbations
-    from textrobust.text.data import load_text_examples
+    from textrobust.text.data import text_examples
     from textrobust.text.model import text_classifier
 
-    data = load_text_examples(args.dataset, limit=args.limit, seed=args.seed)
+    rows = DataOptions(limit=args.limit)
+    data = text_examples(args.dataset, rows, args.seed)
     clf = text_classifier(args.model, dataset_label_names=data.label_names, device=args.device, dtype=args.dtype)
     model, tokenizer = clf.model, clf.tokenizer
     perturbations = text_perturbations(specs, args.synonyms)
@@ -75,6 +77,7 @@ def main() -> None:
 
     hook = model.register_forward_pre_hook(record, with_kwargs=True)
     done_hook = model.register_forward_hook(stop, with_kwargs=True)
+    run = RunOptions(batch_size=args.batch_size, device=args.device)
     with timer(out, "ours_s"):
         report = textrobust.evaluate(
             model,
@@ -83,10 +86,9 @@ def main() -> None:
             specs,
             max_steps=steps,
             seed=args.seed,
-            batch_size=args.batch_size,
-            limit=args.limit,
             synonyms=args.synonyms,
-            device=args.device,
+            data=rows,
+            run=run,
         )
     hook.remove()
     done_hook.remove()
