@@ -1,4 +1,4 @@
-"""Report dataclasses as JSON objects: the fields that go in as they are."""
+"""Plain fields of an object as a dict: the fields a ``to_json`` or a report takes as they are."""
 
 from __future__ import annotations
 
@@ -6,5 +6,5 @@ from typing import Any
 
 
 def attributes(obj: Any, *names: str) -> dict[str, Any]:
-    """``{name: obj.name}`` for each of ``names``, in that order (a ``to_json``'s plain fields)."""
+    """``{name: obj.name}`` for each of ``names``, in that order."""
     return {name: getattr(obj, name) for name in names}

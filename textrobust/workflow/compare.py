@@ -101,12 +101,8 @@ class Transitions:
     neither: int
 
     def to_json(self) -> dict:
-        return {
-            "robust_in_both": self.both,
-            "robust_in_a_only": self.only_a,
-            "robust_in_b_only": self.only_b,
-            "robust_in_neither": self.neither,
-        }
+        counts = {"both": self.both, "a_only": self.only_a, "b_only": self.only_b, "neither": self.neither}
+        return {f"robust_in_{name}": count for name, count in counts.items()}
 
 
 def delta_json(d: PairedDelta) -> dict:
