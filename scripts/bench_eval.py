@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, shared_dir, timer  # noqa: E402
+from _common import ROOT, machine, shared_dir, sst2_arguments, timer  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -29,9 +29,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(shared / "models/minilm-l6-sst2"))
-    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
-    ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
+    sst2_arguments(ap, shared)
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=50)
     ap.add_argument("--perturb", action="append", default=None)

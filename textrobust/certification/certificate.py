@@ -110,28 +110,22 @@ class CertifySettings(SamplingSettings):
         return {name: getattr(self, name) for name in names}
 
 
-def certificate_record(
-    index: Hashable,
-    label: int,
-    clean_prediction: int | None,
-    cert: Certificate,
-    *,
-    exact: bool,
-    model_calls: int,
-    samples: int,
-    exact_mass: float,
-) -> dict:
-    """One line of ``examples.jsonl``."""
+def certificate_record(job: Any, *, exact: bool, samples: int, exact_mass: float) -> dict:
+    """One line of ``examples.jsonl``: a finished certification ``job``'s ``example_id``,
+    ``label``, ``clean_prediction``, ``certificate`` and ``model_calls``, with ``exact``,
+    ``samples`` and ``exact_mass``."""
+    assert job.certificate is not None, "record() before the job is done"
+    cert: Certificate = job.certificate
     return {
-        "index": index,
-        "label": label,
+        "index": job.example_id,
+        "label": job.label,
         "prediction": cert.prediction,
         "p_lower": cert.p_lower,
         "p_upper_runner_up": cert.p_upper,
         "radius": cert.radius,
         "exact": exact,
-        "model_calls": model_calls,
-        "clean_prediction": clean_prediction,
+        "model_calls": job.model_calls,
+        "clean_prediction": job.clean_prediction,
         "samples": samples,
         "exact_mass": exact_mass,
     }

@@ -51,15 +51,5 @@ class CertEdJob(SelectThenEstimate):
         return Certificate(None if radius is None else top, p_lower, p_upper, radius, top)
 
     def record(self) -> dict:
-        assert self.certificate is not None, "record() before the job is done"
         s = self.settings
-        return certificate_record(
-            self.example_id,
-            self.label,
-            self.clean_prediction,
-            self.certificate,
-            exact=False,
-            model_calls=self.model_calls,
-            samples=s.n0 + s.n,
-            exact_mass=0.0,
-        )
+        return certificate_record(self, exact=False, samples=s.n0 + s.n, exact_mass=0.0)
