@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import time
@@ -14,6 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def shared_dir() -> Path:
     """$TEXTROBUST_SHARED, else ../shared beside the repository."""
     return Path(os.environ.get("TEXTROBUST_SHARED", ROOT.parent / "shared")).resolve()
+
+
+def sst2_arguments(
+    ap: argparse.ArgumentParser, shared: Path, model_flag: str = "--model", synonyms: bool = True
+) -> None:
+    """The SST-2 benchmarks' inputs, from ``shared``: ``model_flag`` (MiniLM fine-tuned on SST-2),
+    ``--dataset`` (SST-2) and, with ``synonyms``, ``--synonyms`` (Open English WordNet)."""
+    ap.add_argument(model_flag, default=str(shared / "models/minilm-l6-sst2"))
+    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
+    if synonyms:
+        ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
 
 
 @contextmanager

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, shared_dir, timer  # noqa: E402
+from _common import ROOT, machine, shared_dir, sst2_arguments, timer  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -42,8 +42,7 @@ def free_port() -> int:
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(shared / "models/minilm-l6-sst2"))
-    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
+    sst2_arguments(ap, shared, synonyms=False)
     ap.add_argument("--limit", type=int, default=20)
     ap.add_argument("--max-steps", type=int, default=25)
     ap.add_argument("--perturb", action="append", default=None)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, shared_dir, timer  # noqa: E402
+from _common import ROOT, machine, shared_dir, sst2_arguments, timer  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -29,9 +29,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(shared / "models/minilm-l6-sst2"))
-    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
-    ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
+    sst2_arguments(ap, shared)
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=50)
     ap.add_argument("--perturb", action="append", default=None)
@@ -47,12 +45,14 @@ def main() -> None:
     import torch
 
     import textrobust
+    from textrobust.core.options import DataOptions, RunOptions
     from textrobust.core.random import draw_key, stream_prefix
     from textrobust.evaluation import text_perturbations
-    from textrobust.text.data import load_text_examples
+    from textrobust.text.data import text_examples
     from textrobust.text.model import text_classifier
 
-    data = load_text_examples(args.dataset, limit=args.limit, seed=args.seed)
+    rows = DataOptions(limit=args.limit)
+    data = text_examples(args.dataset, rows, args.seed)
     clf = text_classifier(args.model, dataset_label_names=data.label_names, device=args.device, dtype=args.dtype)
     model, tokenizer = clf.model, clf.tokenizer
     perturbations = text_perturbations(specs, args.synonyms)
@@ -75,6 +75,7 @@ def main() -> None:
 
     hook = model.register_forward_pre_hook(record, with_kwargs=True)
     done_hook = model.register_forward_hook(stop, with_kwargs=True)
+    run = RunOptions(batch_size=args.batch_size, device=args.device)
     with timer(out, "ours_s"):
         report = textrobust.evaluate(
             model,
@@ -83,10 +84,9 @@ def main() -> None:
             specs,
             max_steps=steps,
             seed=args.seed,
-            batch_size=args.batch_size,
-            limit=args.limit,
             synonyms=args.synonyms,
-            device=args.device,
+            data=rows,
+            run=run,
         )
     hook.remove()
     done_hook.remove()

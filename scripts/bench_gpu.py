@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, machine, shared_dir  # noqa: E402
+from _common import ROOT, machine, shared_dir, sst2_arguments  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -81,9 +81,7 @@ class Utilisation:
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tokenizer", default=str(shared / "models/minilm-l6-sst2"))
-    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
-    ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
+    sst2_arguments(ap, shared, "--tokenizer")
     ap.add_argument("--limit", type=int, default=None, help="examples (default: all 872 of SST-2 validation)")
     ap.add_argument("--max-steps", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=512)

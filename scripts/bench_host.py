@@ -39,7 +39,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, shared_dir  # noqa: E402
+from _common import ROOT, shared_dir, sst2_arguments  # noqa: E402
 
 if os.environ.get("PYTHONPATH") is None:
     sys.path.insert(0, str(ROOT))
@@ -435,9 +435,7 @@ def merge_medians(paths: list[str], out_path: str | None) -> None:
 def main() -> None:
     shared = shared_dir()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", default=str(shared / "data/sst2"))
-    ap.add_argument("--tokenizer", default=str(shared / "models/minilm-l6-sst2"))
-    ap.add_argument("--synonyms", default=str(shared / "data/wordnet/oewn_synonyms.json"))
+    sst2_arguments(ap, shared, "--tokenizer")
     ap.add_argument("--limit", type=int, default=60, help="SST-2 validation examples for eval")
     ap.add_argument("--max-steps", type=int, default=250)
     ap.add_argument("--batch-size", type=int, default=256)

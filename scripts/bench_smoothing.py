@@ -75,26 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     records = {}
     with tempfile.TemporaryDirectory() as tmp:
         # warm-up (imports, data and model loading) so the first timed procedure does not pay for it
-        vision.certify(args.model, args.data, args.sigma, n0=1, n=10, limit=1, output_dir=Path(tmp) / "warm-up")
+        target = (args.model, args.data, args.sigma)
+        vision.certify(*target, n0=1, n=10, limit=1, output_dir=Path(tmp) / "warm-up")
+        fixed = dict(alpha=args.alpha, n0=args.n0, limit=args.limit, seed=args.seed, batch_size=args.batch_size)
         runs = [("cohen", args.n), ("fast", args.n)] + ([("fast", args.fast_only_n)] if args.fast_only_n else [])
         for procedure, n in runs:
             name = procedure if n == args.n else f"{procedure}_n{n}"
             out = Path(tmp) / name
             timing: dict = {}
             with timer(timing, "seconds"):
-                report = vision.certify(
-                    args.model,
-                    args.data,
-                    args.sigma,
-                    alpha=args.alpha,
-                    n0=args.n0,
-                    n=n,
-                    procedure=procedure,
-                    limit=args.limit,
-                    seed=args.seed,
-                    batch_size=args.batch_size,
-                    output_dir=out,
-                )
+                report = vision.certify(*target, n=n, procedure=procedure, output_dir=out, **fixed)
             j = report.to_json()
             records[name] = _records(out)
             result["procedures"][name] = {

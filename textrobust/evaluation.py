@@ -72,26 +72,12 @@ def checked_classifier(
 
     Anything but a Hugging Face sequence classifier (a callable, pipeline, estimator, prompted
     causal LM, endpoint) gets its adapter from :func:`~textrobust.classifiers.resolve_classifier`."""
-    adapter = resolve_classifier(
-        model,
-        tokenizer,
-        dataset_label_names=data.label_names,
-        dataset_labels=data.labels,
-        device=device,
-        dtype=dtype,
-        options=options,
-    )
+    labels = {"dataset_label_names": data.label_names, "dataset_labels": data.labels}
+    adapter = resolve_classifier(model, tokenizer, device=device, dtype=dtype, options=options, **labels)
     if adapter is not None:
         return adapter
     classifier = text_classifier(
-        model,
-        tokenizer,
-        dataset_label_names=data.label_names,
-        dataset_labels=data.labels,
-        device=device,
-        dtype=dtype,
-        dataset_alias=data.alias,
-        dataset_name=data.name,
+        model, tokenizer, device=device, dtype=dtype, dataset_alias=data.alias, dataset_name=data.name, **labels
     )
     if data.labels_from_strings and is_default_label_names(classifier.label_names):
         raise UserError(

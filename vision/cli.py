@@ -7,11 +7,11 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
-from textrobust.cli.common import MaxSteps, Seed
+from textrobust.cli.common import MaxSteps, Seed, perturb_option
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
@@ -28,14 +28,17 @@ def _threads(threads: Optional[int]) -> None:
     torch.set_num_threads(threads)
 
 
-@with_options(
-    data=DataGroup(column="image", config=False),
-    run=RunGroup(
-        batch_size=256,
-        batch_help="Images per model call (small CNNs run fastest at 128-256 on a CPU: their activations stay in cache).",
-        dtype=False,
-    ),
-)
+def image_options(batch_help: str, output_help: str = RunGroup.output_help) -> Callable[[Callable], Callable]:
+    """:func:`~textrobust.cli.options.with_options` for an image command: ``--image-column`` and
+    no ``--config``; 256 images a model call (``batch_help`` says so), no ``--dtype``, and
+    ``output_help`` for ``--output``."""
+    return with_options(
+        data=DataGroup(column="image", config=False),
+        run=RunGroup(batch_size=256, batch_help=batch_help, dtype=False, output_help=output_help),
+    )
+
+
+@image_options("Images per model call (small CNNs run fastest at 128-256 on a CPU: their activations stay in cache).")
 def eval_command(
     model: str = typer.Option(
         ...,
@@ -44,11 +47,9 @@ def eval_command(
     dataset: str = typer.Option(
         "mnist", help="Hub id, local directory or data file, MNIST IDX directory, or alias (mnist, cifar10)."
     ),
-    perturb: Optional[list[str]] = typer.Option(
-        None,
-        "--perturb",
-        help="Image perturbation spec NAME[:key=value,...]; repeat for several "
-        "(list them with `textrobust perturbations image`). (default: pixels, gaussian, fog)",
+    perturb: Optional[list[str]] = perturb_option(
+        "Image perturbation spec NAME[:key=value,...]; repeat for several "
+        "(list them with `textrobust perturbations image`). (default: pixels, gaussian, fog)"
     ),
     max_steps: MaxSteps = 250,
     seed: Seed = 0,
@@ -74,14 +75,8 @@ def eval_command(
         print_eval_summary(report, run.output_dir)
 
 
-@with_options(
-    data=DataGroup(column="image", config=False),
-    run=RunGroup(
-        batch_size=256,
-        batch_help="Images per model call.",
-        dtype=False,
-        output_help="Directory for report.json, report.md, certified_accuracy.png and examples.jsonl.",
-    ),
+@image_options(
+    "Images per model call.", "Directory for report.json, report.md, certified_accuracy.png and examples.jsonl."
 )
 def certify_command(
     model: str = typer.Option(

@@ -23,7 +23,7 @@ import torch
 
 from textrobust.core.options import DataOptions
 from textrobust.errors import UserError
-from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
+from textrobust.hf.data import choose_rows, select_rows
 
 IMAGE_COLUMNS = ("image", "img", "pixel_values", "pixels", "picture", "photo")
 LABEL_COLUMNS = ("label", "labels", "fine_label", "coarse_label", "class", "target", "category")
@@ -176,57 +176,37 @@ def _from_idx(directory: Path, split: str | None, name: str) -> tuple[torch.Tens
     return torch.from_numpy(images.astype(np.uint8)[:, None].copy()), [int(v) for v in labels], split
 
 
-def load_image_examples(
-    dataset: Any,
-    *,
-    split: str | None = None,
-    image_column: str | None = None,
-    label_column: str | None = None,
-    limit: int | None = None,
-    shuffle: bool = False,
-    seed: int = 0,
-) -> ImageExamples:
-    """Labelled images from a name, alias, path, IDX directory or ``datasets.Dataset``.
+def image_examples(dataset: Any, data: DataOptions, seed: int) -> ImageExamples:
+    """Labelled images from a name, alias, path, IDX directory or ``datasets.Dataset``: the rows
+    ``data`` chooses (``input_column`` is the image column; no ``config``), shuffled by ``seed``.
 
     ``split`` defaults to validation, else test. ``limit`` takes the first N rows after an
     optional seeded ``shuffle``; row ids are the original row indices (they seed draws).
     """
     import datasets
 
+    if data.config is not None:
+        raise UserError("image datasets take no --config")
     local = Path(os.path.expanduser(str(dataset))) if isinstance(dataset, (str, os.PathLike)) else None
     if local is not None and local.is_dir() and idx_splits(local):
         name = str(dataset)
-        images, labels, split = _from_idx(local, split, name)
-        rows = select_rows(len(labels), limit=limit, shuffle=shuffle, seed=seed)
+        images, labels, split = _from_idx(local, data.split, name)
+        rows = select_rows(len(labels), limit=data.limit, shuffle=data.shuffle, seed=seed)
         index = torch.as_tensor(rows, dtype=torch.long)
         names = MNIST_LABELS if max(labels) < 10 else None
         return ImageExamples(rows, images.index_select(0, index), [labels[r] for r in rows], names, name, split)
-    chosen = resolve_split(dataset, None, split)
-    ds = chosen.dataset
-    image_col = pick_column(ds, image_column, IMAGE_COLUMNS, "image", "--image-column")
-    label_col = pick_column(ds, label_column, LABEL_COLUMNS, "label", "--label-column")
-    rows = select_rows(len(ds), limit=limit, shuffle=shuffle, seed=seed)
-    picked = ds.select(rows) if len(rows) != len(ds) or shuffle else ds
+    chosen = choose_rows(dataset, data, seed, "image", IMAGE_COLUMNS, LABEL_COLUMNS)
+    picked, image_col = chosen.rows, chosen.input_column
     if isinstance(picked.features[image_col], datasets.Image):
         picked = picked.cast_column(image_col, datasets.Image(decode=False))
     images = _decode(picked[image_col], image_col)
-    labels = read_chosen_labels(ds, picked, label_col)
-    return ImageExamples(
-        rows, images, labels.ids, labels.names, chosen.name, chosen.split, chosen.alias, image_col, label_col
-    )
+    split, labels = chosen.split, chosen.labels()
+    columns = (image_col, chosen.label_column)
+    return ImageExamples(chosen.ids, images, labels.ids, labels.names, split.name, split.split, split.alias, *columns)
 
 
-def image_examples(dataset: Any, data: DataOptions, seed: int) -> ImageExamples:
-    """:func:`load_image_examples` with the run's :class:`~textrobust.core.options.DataOptions`
-    (``input_column`` is the image column; no ``config``) and seed (for ``shuffle``)."""
-    if data.config is not None:
-        raise UserError("image datasets take no --config")
-    return load_image_examples(
-        dataset,
-        split=data.split,
-        image_column=data.input_column,
-        label_column=data.label_column,
-        limit=data.limit,
-        shuffle=data.shuffle,
-        seed=seed,
-    )
+def load_image_examples(dataset: Any, *, seed: int = 0, image_column: str | None = None, **data: Any) -> ImageExamples:
+    """:func:`image_examples` with the :class:`~textrobust.core.options.DataOptions` fields as
+    keywords (``split``, ``label_column``, ``limit``, ``shuffle``; ``image_column`` for
+    ``input_column``)."""
+    return image_examples(dataset, DataOptions(input_column=image_column, **data), seed)

@@ -165,21 +165,32 @@ def save_model(
     return out
 
 
-def load_saved_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
-    """(model in eval mode, metadata) from a :func:`save_model` directory."""
+def load_saved_module(d: Path, what: str, meta_file: str, build: Callable[[dict], nn.Module]) -> tuple[nn.Module, dict]:
+    """(module in eval mode, channels-last, metadata) from a directory holding ``meta_file`` and
+    :data:`WEIGHTS_FILE`: ``build(meta)`` makes the module (a ``KeyError`` or ``ValueError`` when
+    the metadata does not fit), then the weights are loaded. Any failure is a one-line
+    :class:`~textrobust.errors.UserError` naming ``what`` (model, denoiser)."""
     from safetensors.torch import load_file
 
-    d = Path(directory)
     try:
-        meta = json.loads((d / META_FILE).read_text())
-        cls = ARCHITECTURES[meta["architecture"]]
-        model = cls(meta["in_channels"], meta["num_classes"], tuple(meta["image_size"]))
+        meta = json.loads((d / meta_file).read_text())
+        model = build(meta)
         model.load_state_dict(load_file(str(d / WEIGHTS_FILE)))
     except (OSError, KeyError, ValueError, RuntimeError) as e:
         raise UserError(
-            f"cannot load the model in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            f"cannot load the {what} in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
         ) from None
     return model.to(memory_format=torch.channels_last).eval(), meta
+
+
+def load_saved_model(directory: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """(model in eval mode, metadata) from a :func:`save_model` directory."""
+
+    def build(meta: dict) -> nn.Module:
+        cls = ARCHITECTURES[meta["architecture"]]
+        return cls(meta["in_channels"], meta["num_classes"], tuple(meta["image_size"]))
+
+    return load_saved_module(Path(directory), "model", META_FILE, build)
 
 
 def _logits(output: Any) -> torch.Tensor:

@@ -349,14 +349,7 @@ def _model_json(report: EvalReport, training: dict, train_size: int) -> dict:
 
 
 def _delta_json(first: Sequence[bool], second: Sequence[bool]) -> dict:
-    d = paired_delta(first, second)
-    return {
-        "delta": d.value,
-        "ci95": list(d.ci) if d.ci else None,
-        "n": d.n,
-        "only_first": d.only_first,
-        "only_second": d.only_second,
-    }
+    return paired_delta(first, second).to_json("delta")
 
 
 def build_report(

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from textrobust.core.jsonable import attributes
 from textrobust.core.progress import progress_bar
 from vision.data import images_to_float
 from vision.models import new_model
@@ -50,14 +51,7 @@ class TrainResult:
     n_val: int = 0
 
     def to_json(self) -> dict:
-        return {
-            "epochs_run": self.epochs_run,
-            "best_epoch": self.best_epoch,
-            "n_train": self.n_train,
-            "n_val": self.n_val,
-            "seconds": self.seconds,
-            "history": self.history,
-        }
+        return attributes(self, "epochs_run", "best_epoch", "n_train", "n_val", "seconds", "history")
 
 
 def l2_penalty(model: nn.Module, l2: float) -> torch.Tensor:

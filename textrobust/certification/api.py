@@ -15,6 +15,7 @@ from textrobust.certification.report import CertifyReport, build_certify_report
 from textrobust.certification.theorem import radius_cap
 from textrobust.core.driver import Plan, RunResult, execute
 from textrobust.core.engine import Engine
+from textrobust.core.jsonable import attributes
 from textrobust.core.options import DataOptions, RunOptions, split_options
 from textrobust.errors import UserError
 from textrobust.evaluation import TEXT_ALIASES, checked_classifier
@@ -75,6 +76,7 @@ def certify(
     certified_accuracy.png are written.
     """
     data, run = split_options(options, data, run, aliases=TEXT_ALIASES, function="certify()")
+    chosen = CertifyOptions(p_del, alpha, n0, n, exact, level, procedure, max_enumerate, seed)
 
     def prepare(group: Any) -> Plan:
         check_options(p_del, alpha, n0, n, level, procedure, max_enumerate)
@@ -82,17 +84,6 @@ def certify(
         classifier = checked_classifier(model, tokenizer, inputs, device=group.device_for(run.device), dtype=run.dtype)
         if len(classifier.label_map) < 2:
             raise UserError(f"certification needs at least 2 classes; the model has {len(classifier.label_map)}")
-        chosen = CertifyOptions(
-            p_del=p_del,
-            alpha=alpha,
-            n0=n0,
-            n=n,
-            exact=exact,
-            level=level,
-            procedure=procedure,
-            max_enumerate=max_enumerate,
-            seed=seed,
-        )
         return certify_plan(classifier, inputs, data, run.batch_size, chosen)
 
     def build_report(result: RunResult) -> CertifyReport:
@@ -100,19 +91,11 @@ def certify(
         return build_certify_report(
             result.records,
             cap=radius_cap(p_del),
-            seconds=result.seconds,
             model=classifier.name,
             dataset=inputs.name,
             split=inputs.split,
-            procedure=procedure,
-            level=level,
-            p_del=p_del,
-            alpha=alpha,
-            n0=n0,
-            n=n,
-            seed=seed,
-            resumed_examples=result.resumed,
-            processes=result.processes,
+            **attributes(chosen, "procedure", "level", "p_del", "alpha", "n0", "n", "seed"),
+            **result.report_fields(),
         )
 
     return execute(prepare, build_report, run, write_outputs=with_html_report(write_certify_outputs))

@@ -11,7 +11,7 @@ import numpy as np
 from textrobust.certification.theorem import Number, certified_radius
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.perturbation import Perturbation
-from textrobust.core.random import draw_key
+from textrobust.core.random import draw_key, stream_prefix
 
 
 @dataclass(frozen=True)
@@ -50,38 +50,50 @@ def decide(lower: Sequence[Number], upper: Sequence[Number], p_del: float) -> Ce
     return Certificate(None if radius is None else top, float(lower[top]), float(runner), radius, top)
 
 
-@dataclass(frozen=True)
-class CertifySettings:
-    """Everything that determines one example's certificate, shared by all its jobs.
+@dataclass(frozen=True, kw_only=True)
+class SamplingSettings:
+    """What every smoothing certifier's settings hold (deletion here, Gaussian noise in
+    :mod:`vision.smoothing`): the sampling and the fast procedure's sequential knobs.
 
-    ``n0``/``n``: CERT-ED's selection and estimation sample sizes (the fast procedure treats
-    ``n0 + n`` as its budget of draws). ``draw``: the deletion perturbation the engine
-    materialises; ``join`` turns kept elements into the classifier's input.
-
-    The fast procedure's knobs (:mod:`textrobust.certification.job`; defaults tuned in simulation on
-    SST-2 sentences, see the README): ``max_enumerate`` kept-subsets enumerated exactly per
-    example (0: none); looks after ``first_look`` draws, growing by ``look_growth``, each look
-    spending ``look_spend`` times the alpha of the one before; ``favour_share`` of a binary
-    look's alpha goes to the class guessed before any draw; ``projection_alpha``,
-    ``match_reference`` and ``reference_quantile`` shape the stopping rule. None of them affects validity.
+    ``n0``/``n``: the reference procedure's selection and estimation sample sizes (the fast
+    procedure treats ``n0 + n`` as its budget of draws); ``draw``: the perturbation the engine
+    materialises, each example's draws from the stream of ``seed``. The fast procedure looks after
+    ``first_look`` draws, growing by ``look_growth``, each look spending ``look_spend`` times the
+    alpha of the one before; ``favour_share`` of a look's alpha goes to the class guessed before
+    any draw; ``projection_alpha`` and ``reference_quantile`` shape the stopping rule. None of
+    the knobs affects validity.
     """
 
-    p_del: float
     alpha: float
     n0: int
     n: int
     num_classes: int
     seed: int
     draw: Perturbation
-    join: Callable[[Sequence[Any]], Any]
-    max_enumerate: int = 256
     first_look: int = 64
     look_growth: int = 2
     look_spend: float = 1.5
     favour_share: float = 0.9
     projection_alpha: float = 0.2
-    match_reference: bool = True
     reference_quantile: float = 0.98
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertifySettings(SamplingSettings):
+    """Everything that determines one example's certificate, shared by all its jobs.
+
+    ``p_del``: each element's deletion probability; ``draw`` is the deletion perturbation and
+    ``join`` turns kept elements into the classifier's input. The fast procedure's own knobs
+    (:mod:`textrobust.certification.job`; defaults tuned in simulation on SST-2 sentences, see the
+    README), besides :class:`SamplingSettings`'s: ``max_enumerate`` kept-subsets enumerated
+    exactly per example (0: none); ``match_reference`` also shapes the stopping rule; ``favour_share``
+    splits a binary look's alpha. None of them affects validity.
+    """
+
+    p_del: float
+    join: Callable[[Sequence[Any]], Any]
+    max_enumerate: int = 256
+    match_reference: bool = True
 
     def schedule_settings(self) -> dict[str, Any]:
         """The knobs, for ``run.json`` (a resumed run must use the same ones)."""
@@ -98,28 +110,22 @@ class CertifySettings:
         return {name: getattr(self, name) for name in names}
 
 
-def certificate_record(
-    index: Hashable,
-    label: int,
-    clean_prediction: int | None,
-    cert: Certificate,
-    *,
-    exact: bool,
-    model_calls: int,
-    samples: int,
-    exact_mass: float,
-) -> dict:
-    """One line of ``examples.jsonl``."""
+def certificate_record(job: Any, *, exact: bool, samples: int, exact_mass: float) -> dict:
+    """One line of ``examples.jsonl``: a finished certification ``job``'s ``example_id``,
+    ``label``, ``clean_prediction``, ``certificate`` and ``model_calls``, with ``exact``,
+    ``samples`` and ``exact_mass``."""
+    assert job.certificate is not None, "record() before the job is done"
+    cert: Certificate = job.certificate
     return {
-        "index": index,
-        "label": label,
+        "index": job.example_id,
+        "label": job.label,
         "prediction": cert.prediction,
         "p_lower": cert.p_lower,
         "p_upper_runner_up": cert.p_upper,
         "radius": cert.radius,
         "exact": exact,
-        "model_calls": model_calls,
-        "clean_prediction": clean_prediction,
+        "model_calls": job.model_calls,
+        "clean_prediction": job.clean_prediction,
         "samples": samples,
         "exact_mass": exact_mass,
     }
@@ -183,6 +189,42 @@ class SelectionEstimation:
             else:
                 self.counts[0 if i <= self._n0 else 1, int(pred)] += 1
         return self._queue.empty
+
+
+class SelectThenEstimate:
+    """The engine-job methods of a select-then-estimate procedure (CERT-ED's, Cohen et al.'s
+    CERTIFY) over :class:`SelectionEstimation`, for a dataclass with the fields ``example_id``,
+    ``settings`` (:class:`SamplingSettings`), ``clean_prediction`` and ``certificate``: it calls :meth:`start` with its clean input when made, and its
+    :meth:`decide` turns the two stages' counts into the certificate once every sample is in."""
+
+    example_id: Hashable
+    settings: SamplingSettings
+    clean_prediction: int | None
+    certificate: Any
+
+    def start(self, clean: Any) -> None:
+        """Plan the samples of ``clean``: draws of the example's own stream."""
+        s = self.settings
+        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
+        self._samples = SelectionEstimation(clean, s.draw, prefix, s.n0, s.n, s.num_classes)
+
+    @property
+    def done(self) -> bool:
+        return self.certificate is not None
+
+    def queries(self, budget: int) -> list[Query]:
+        return self._samples.queries(budget)
+
+    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
+        if not self._samples.receive(predictions):
+            return
+        self.clean_prediction = self._samples.clean_prediction
+        selection, estimation = self._samples.counts
+        self.certificate = self.decide(selection, estimation)
+
+    def decide(self, selection: np.ndarray, estimation: np.ndarray) -> Any:
+        """The certificate from the per-class counts of the selection and estimation draws."""
+        raise NotImplementedError
 
 
 def check_sampling_options(alpha: float, n0: int, n: int, procedure: str, procedures: Sequence[str]) -> None:

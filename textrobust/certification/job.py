@@ -231,14 +231,4 @@ class CertifyJob:
         return -1 if radius is None else radius
 
     def record(self) -> dict:
-        assert self.certificate is not None, "record() before the job is done"
-        return certificate_record(
-            self.example_id,
-            self.label,
-            self.clean_prediction,
-            self.certificate,
-            exact=self.exact,
-            model_calls=self.model_calls,
-            samples=self.samples,
-            exact_mass=float(self.enumerated_mass),
-        )
+        return certificate_record(self, exact=self.exact, samples=self.samples, exact_mass=float(self.enumerated_mass))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textrobust.certification.report import CertifyReport
+from textrobust.certification.report import CertifiedRun, CertifyReport
 from textrobust.core.outputs import fmt_rate
 from textrobust.core.plots import plot_certified_accuracy
 
@@ -19,10 +19,23 @@ def summary_rows(report: CertifyReport) -> list[tuple[str, str]]:
         ("smoothed accuracy", fmt_rate(report.smoothed_accuracy.value, report.smoothed_accuracy.ci)),
         ("abstain rate", fmt_rate(report.abstain.value, report.abstain.ci)),
     ]
-    rows += [(f"certified accuracy, radius >= {r}", fmt_rate(v.value, v.ci)) for r, v in report.certified.items()]
-    rows.append(("median radius", "n/a" if report.median_radius is None else f"{report.median_radius:g}"))
+    return rows + certified_rows(report, radius="radius", radius_format="", median_format="g", per="example")
+
+
+def certified_rows(
+    report: CertifiedRun, *, radius: str, radius_format: str, median_format: str, per: str
+) -> list[tuple[str, str]]:
+    """The rows every certification summary ends with: certified accuracy at each radius of
+    ``report.certified`` (``certified accuracy, {radius} >= r``, ``r`` in ``radius_format``), the
+    median radius (in ``median_format``) and the model calls per ``per`` (example, image)."""
+    rows = [
+        (f"certified accuracy, {radius} >= {format(r, radius_format)}", fmt_rate(v.value, v.ci))
+        for r, v in report.certified.items()
+    ]
+    median = report.median_radius
+    rows.append(("median radius", "n/a" if median is None else format(median, median_format)))
     calls = report.calls_per_example
-    rows.append(("model calls per example", "n/a" if calls is None else f"{calls:.1f}"))
+    rows.append((f"model calls per {per}", "n/a" if calls is None else f"{calls:.1f}"))
     return rows
 
 

@@ -16,16 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
+import numpy as np
+
 from textrobust.certification.bounds import pair_bounds
-from textrobust.certification.certificate import Certificate, CertifySettings, SelectionEstimation, certificate_record
+from textrobust.certification.certificate import Certificate, CertifySettings, SelectThenEstimate, certificate_record
 from textrobust.certification.deletion import DeletionSource
 from textrobust.certification.theorem import certified_radius
-from textrobust.core.engine import Query
-from textrobust.core.random import stream_prefix
 
 
 @dataclass
-class CertEdJob:
+class CertEdJob(SelectThenEstimate):
     """Certify one example with CERT-ED's procedure: ``1 + n0 + n`` inputs classified."""
 
     example_id: Hashable
@@ -39,40 +39,17 @@ class CertEdJob:
     source: DeletionSource = field(init=False)
 
     def __post_init__(self) -> None:
-        s = self.settings
         self.source = DeletionSource(tuple(self.units), 0)
-        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
-        self._samples = SelectionEstimation(self.clean, s.draw, prefix, s.n0, s.n, s.num_classes)
+        self.start(self.clean)
 
-    @property
-    def done(self) -> bool:
-        return self.certificate is not None
-
-    def queries(self, budget: int) -> list[Query]:
-        return self._samples.queries(budget)
-
-    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
+    def decide(self, selection: np.ndarray, estimation: np.ndarray) -> Certificate:
         s = self.settings
-        if not self._samples.receive(predictions):
-            return
-        self.clean_prediction = self._samples.clean_prediction
-        select, counts = self._samples.counts
-        order = sorted(range(s.num_classes), key=lambda y: (-select[y], y))
+        order = sorted(range(s.num_classes), key=lambda y: (-selection[y], y))
         top, runner = order[0], order[1]
-        p_lower, p_upper = pair_bounds(int(counts[top]), int(counts[runner]), s.n, s.alpha)
+        p_lower, p_upper = pair_bounds(int(estimation[top]), int(estimation[runner]), s.n, s.alpha)
         radius = certified_radius(p_lower, p_upper, s.p_del)
-        self.certificate = Certificate(None if radius is None else top, p_lower, p_upper, radius, top)
+        return Certificate(None if radius is None else top, p_lower, p_upper, radius, top)
 
     def record(self) -> dict:
-        assert self.certificate is not None, "record() before the job is done"
         s = self.settings
-        return certificate_record(
-            self.example_id,
-            self.label,
-            self.clean_prediction,
-            self.certificate,
-            exact=False,
-            model_calls=self.model_calls,
-            samples=s.n0 + s.n,
-            exact_mass=0.0,
-        )
+        return certificate_record(self, exact=False, samples=s.n0 + s.n, exact_mass=0.0)

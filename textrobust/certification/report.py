@@ -13,8 +13,9 @@ from typing import Any, Mapping, Sequence
 from textrobust.core.stats import Rate, rate
 
 
-def certified_correct(record: Mapping[str, Any], r: int) -> bool:
-    """Whether the example is predicted correctly with a certified radius of at least ``r``."""
+def certified_correct(record: Mapping[str, Any], r: float) -> bool:
+    """Whether the example is predicted correctly with a certified radius (Levenshtein, or L2 for
+    images) of at least ``r``."""
     return record["prediction"] is not None and record["prediction"] == record["label"] and record["radius"] >= r
 
 
@@ -26,8 +27,26 @@ def median_radius(records: Sequence[Mapping[str, Any]]) -> float | None:
     return float(statistics.median(r["radius"] if certified_correct(r, 0) else -1 for r in records))
 
 
+class CertifiedRun:
+    """What every certification report (a dataclass with these fields) holds and derives: clean
+    accuracy over all examples, certified accuracy per radius, the median radius, model calls."""
+
+    clean_accuracy: Rate
+    certified: Mapping[Any, Rate]
+    median_radius: float | None
+    model_calls: int
+
+    @property
+    def n_examples(self) -> int:
+        return self.clean_accuracy.n
+
+    @property
+    def calls_per_example(self) -> float | None:
+        return self.model_calls / self.n_examples if self.n_examples else None
+
+
 @dataclass(frozen=True)
-class CertifyReport:
+class CertifyReport(CertifiedRun):
     """Certified accuracy of a smoothed classifier; :meth:`to_json` is ``report.json``."""
 
     model: str
@@ -51,14 +70,6 @@ class CertifyReport:
     seconds: float
     resumed_examples: int = 0
     processes: int = 1  # processes the examples were split over
-
-    @property
-    def n_examples(self) -> int:
-        return self.clean_accuracy.n
-
-    @property
-    def calls_per_example(self) -> float | None:
-        return self.model_calls / self.n_examples if self.n_examples else None
 
     def to_json(self) -> dict:
         ci = lambda r: list(r.ci) if r.ci else None  # noqa: E731

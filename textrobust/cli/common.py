@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,11 @@ Model = Annotated[str, typer.Option(help="Hub id, local directory, or alias (ber
 Dataset = Annotated[str, typer.Option(help="Hub id, local directory or data file, or alias (sst2, ag_news, imdb).")]
 MaxSteps = Annotated[int, typer.Option(help="Draws per example and perturbation (the paper's MAX_STEPS).")]
 Seed = Annotated[int, typer.Option(help="Seed for every perturbation draw.")]
+
+
+def perturb_option(help: str) -> Any:
+    """The ``--perturb`` option: perturbation specs, repeated for several (``None`` when not given)."""
+    return typer.Option(None, "--perturb", help=help)
 
 
 def console_for_tables() -> Console:

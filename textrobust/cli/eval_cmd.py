@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from textrobust.cli.common import Dataset, MaxSteps, Seed, print_eval_summary
+from textrobust.cli.common import Dataset, MaxSteps, Seed, perturb_option, print_eval_summary
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
@@ -25,11 +25,8 @@ def eval_command(
         "into OUTPUT.",
     ),
     dataset: Dataset = "sst2",
-    perturb: Optional[list[str]] = typer.Option(
-        None,
-        "--perturb",
-        help="Perturbation spec NAME[:key=value,...]; repeat for several. "
-        "(default: delete:p=0.1, synonym:p=0.1, typo:p=0.05)",
+    perturb: Optional[list[str]] = perturb_option(
+        "Perturbation spec NAME[:key=value,...]; repeat for several. (default: delete:p=0.1, synonym:p=0.1, typo:p=0.05)"
     ),
     max_steps: MaxSteps = 250,
     seed: Seed = 0,

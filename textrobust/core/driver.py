@@ -68,6 +68,11 @@ class RunResult:
     processes: int
     group: ProcessGroup  # for report builders that gather more than the records
 
+    def report_fields(self) -> dict[str, Any]:
+        """What a certification report takes from the run itself: ``seconds``,
+        ``resumed_examples`` and ``processes``."""
+        return {"seconds": self.seconds, "resumed_examples": self.resumed, "processes": self.processes}
+
 
 @contextlib.contextmanager
 def open_store(group: ProcessGroup, settings: dict, run: RunOptions) -> Iterator[ResultStore | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable, Sequence
 
 from textrobust.core.plots import plot_per_class, plot_survival
 from textrobust.core.report import EvalReport
@@ -23,6 +24,12 @@ def fmt_signed(value: float | None, ci, digits: int = 4) -> str:
     if value is None:
         return "n/a"
     return f"{value:+.{digits}f}" + (f" [{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]" if ci else "")
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table: ``header``, the separator, one line per row."""
+    row = lambda cells: "| " + " | ".join(cells) + " |"
+    return [row(header), "|" + "---|" * len(header), *(row(cells) for cells in rows)]
 
 
 def summary_rows(report: EvalReport) -> list[list[str]]:
@@ -68,10 +75,8 @@ def to_markdown(report: EvalReport, figures: dict[str, str]) -> str:
         "with a paired (Tango score) 95% interval; robust ratio is the fraction of examples that no draw flipped "
         "(clean mistakes count as not robust), with Clopper-Pearson 95% intervals.",
         "",
-        "| " + " | ".join(SUMMARY_HEADER) + " |",
-        "|" + "---|" * len(SUMMARY_HEADER),
+        *markdown_table(SUMMARY_HEADER, summary_rows(report)),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(report)]
     if report.perturbations:
         classes = list(report.perturbations[0].rpr.per_class)
         lines += [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from textrobust.core.stats import Rate, rate
 
@@ -40,18 +40,17 @@ def plot_survival(
         line = ax.step(steps, values, where="post", label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
         if n:
             bands = [rate(round(v * n), n).ci for v in values]
-            ax.fill_between(
-                steps,
-                [b[0] for b in bands],
-                [b[1] for b in bands],
-                step="post",
-                alpha=0.2,
-                color=line[0].get_color(),
-                linewidth=0,
-            )
+            _band(ax, steps, bands, alpha=0.2, color=line[0].get_color())
     ax.set_xlabel("perturbation draws (count; 0 = clean input)" if clean is not None else "perturbation draws (count)")
     ax.set_ylabel("fraction of examples still robust" + (" (95% bands)" if n else ""))
     return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
+
+
+def _band(ax, xs: Sequence[float], bands: Sequence[Sequence[float]], *, alpha: float, color: Any) -> None:
+    """Shade the pointwise (low, high) ``bands`` behind a step curve over ``xs``."""
+    ax.fill_between(
+        xs, [b[0] for b in bands], [b[1] for b in bands], step="post", alpha=alpha, color=color, linewidth=0
+    )
 
 
 def _finish(plt, fig, ax, path: str | Path, title: str, legend: bool = True) -> Path:
@@ -85,15 +84,7 @@ def plot_certified_accuracy(
         highs = [(rates[r].ci or (v, v))[1] - v for r, v in zip(radii, values)]
         bar = ax.errorbar(radii, values, yerr=[lows, highs], drawstyle="steps-post", capsize=2, marker="o", label=name)
         bands = [rates[r].ci or (v, v) for r, v in zip(radii, values)]
-        ax.fill_between(
-            radii,
-            [b[0] for b in bands],
-            [b[1] for b in bands],
-            step="post",
-            alpha=0.15,
-            color=bar[0].get_color(),
-            linewidth=0,
-        )
+        _band(ax, radii, bands, alpha=0.15, color=bar[0].get_color())
     ax.set_xlabel(xlabel)
     ax.set_ylabel("certified accuracy, radius >= r (fraction, 95% CI)")
     return _finish(plt, fig, ax, path, title, legend=bool(curves))

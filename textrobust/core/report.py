@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from textrobust.core.jsonable import attributes
 from textrobust.core.stats import PairedDelta, Rate, paired_delta, rate
 
 
@@ -38,10 +39,8 @@ class RPRStats:
         return {
             "max_steps": self.max_steps,
             "n": self.robust.n,
-            "robust_ratio": self.robust.value,
-            "robust_ratio_ci95": _ci(self.robust),
-            "robust_ratio_clean_correct": self.robust_clean_correct.value,
-            "robust_ratio_clean_correct_ci95": _ci(self.robust_clean_correct),
+            **_rate_fields("robust_ratio", self.robust),
+            **_rate_fields("robust_ratio_clean_correct", self.robust_clean_correct),
             "n_clean_correct": self.robust_clean_correct.n,
             "mean_first_flip": self.mean_first_flip,
             "median_first_flip": self.median_first_flip,
@@ -55,6 +54,20 @@ class RPRStats:
 
 def _ci(r: Rate) -> list[float] | None:
     return list(r.ci) if r.ci is not None else None
+
+
+def _rate_fields(name: str, r: Rate) -> dict[str, Any]:
+    """``name`` (the rate's value) and ``name_ci95``, as ``report.json`` gives a rate."""
+    return {name: r.value, f"{name}_ci95": _ci(r)}
+
+
+def find_spec(results: Sequence[Any], spec: str) -> Any:
+    """The one of ``results`` (per-perturbation results, each with a ``spec``) for ``spec``;
+    :class:`KeyError` when there is none."""
+    for result in results:
+        if result.spec == spec:
+            return result
+    raise KeyError(spec)
 
 
 def rpr_stats(
@@ -102,8 +115,7 @@ class PerturbationResult:
         return {
             "spec": self.spec,
             "n": self.accuracy.n,
-            "accuracy": self.accuracy.value,
-            "accuracy_ci95": _ci(self.accuracy),
+            **_rate_fields("accuracy", self.accuracy),
             "delta": self.delta.value,
             "delta_ci95": list(self.delta.ci) if self.delta.ci else None,
             "rpr": self.rpr.to_json(),
@@ -135,21 +147,12 @@ class EvalReport:
         return sorted(flipped, key=lambda r: r["first_flip"][spec])[:count]
 
     def __getitem__(self, spec: str) -> PerturbationResult:
-        for p in self.perturbations:
-            if p.spec == spec:
-                return p
-        raise KeyError(spec)
+        return find_spec(self.perturbations, spec)
 
     def to_json(self) -> dict:
         return {
-            "model": self.model,
-            "dataset": self.dataset,
-            "split": self.split,
-            "seed": self.seed,
-            "max_steps": self.max_steps,
-            "n_examples": self.n_examples,
-            "clean_accuracy": self.clean_accuracy.value,
-            "clean_accuracy_ci95": _ci(self.clean_accuracy),
+            **attributes(self, "model", "dataset", "split", "seed", "max_steps", "n_examples"),
+            **_rate_fields("clean_accuracy", self.clean_accuracy),
             "perturbations": [p.to_json() for p in self.perturbations],
             "model_calls": self.model_calls,
             "seconds": self.seconds,

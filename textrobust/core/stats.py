@@ -66,6 +66,17 @@ class PairedDelta:
     only_first: int  # examples right in the first condition, wrong in the second
     only_second: int
 
+    def to_json(self, value: str = "value", first: str = "only_first", second: str = "only_second") -> dict:
+        """The difference under the key ``value``, its interval, ``n`` and the discordant counts
+        under the keys ``first`` and ``second``."""
+        return {
+            value: self.value,
+            "ci95": list(self.ci) if self.ci else None,
+            "n": self.n,
+            first: self.only_first,
+            second: self.only_second,
+        }
+
 
 def _tango_statistic(b: int, c: int, n: int, delta: float) -> float:
     """Tango's score statistic for H0: p(first) - p(second) = delta.

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from textrobust.core.options import DataOptions
 from textrobust.errors import UserError
 from textrobust.hf.hub import DATASET_ALIASES, looks_like_path, unreachable
 
@@ -193,3 +194,33 @@ def read_chosen_labels(split_rows: Any, chosen_rows: Any, column: str) -> Labels
         labels.ids = [index[labels.names[i]] for i in labels.ids]
         labels.names = every.names
     return labels
+
+
+@dataclass
+class ChosenRows:
+    """The rows of a split that a run uses, and the columns that hold their inputs and labels."""
+
+    split: Split
+    input_column: str
+    label_column: str
+    ids: list[int]  # original row indices (they seed the draws)
+    rows: Any  # datasets.Dataset of those rows, in that order
+
+    def labels(self) -> Labels:
+        """The chosen rows' labels (:func:`read_chosen_labels`)."""
+        return read_chosen_labels(self.split.dataset, self.rows, self.label_column)
+
+
+def choose_rows(
+    dataset: Any, data: DataOptions, seed: int, what: str, inputs: Sequence[str], labels: Sequence[str]
+) -> ChosenRows:
+    """The split of ``dataset`` that ``data`` names, its ``what`` column (``data.input_column``,
+    else the first of ``inputs`` present; ``--{what}-column`` names it) and label column (else
+    the first of ``labels``), and the rows ``data`` selects (:func:`select_rows`, shuffled by ``seed``)."""
+    chosen = resolve_split(dataset, data.config, data.split)
+    ds = chosen.dataset
+    input_column = pick_column(ds, data.input_column, inputs, what, f"--{what}-column")
+    label_column = pick_column(ds, data.label_column, labels, "label", "--label-column")
+    ids = select_rows(len(ds), limit=data.limit, shuffle=data.shuffle, seed=seed)
+    rows = ds.select(ids) if len(ids) != len(ds) or data.shuffle else ds
+    return ChosenRows(chosen, input_column, label_column, ids, rows)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textrobust.core.options import DataOptions
-from textrobust.hf.data import pick_column, read_chosen_labels, resolve_split, select_rows
+from textrobust.hf.data import choose_rows
 
 TEXT_COLUMNS = ("sentence", "text", "content", "review", "document", "sentence1", "question", "tweet")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "category", "sentiment")
@@ -31,50 +31,20 @@ class TextExamples:
         return len(self.ids)
 
 
-def load_text_examples(
-    dataset: Any,
-    *,
-    config: str | None = None,
-    split: str | None = None,
-    text_column: str | None = None,
-    label_column: str | None = None,
-    limit: int | None = None,
-    shuffle: bool = False,
-    seed: int = 0,
-) -> TextExamples:
-    """Rows of a dataset (name, path, ``Dataset`` or ``DatasetDict``) ready for evaluation."""
-    chosen = resolve_split(dataset, config, split)
-    ds = chosen.dataset
-    text_col = pick_column(ds, text_column, TEXT_COLUMNS, "text", "--text-column")
-    label_col = pick_column(ds, label_column, LABEL_COLUMNS, "label", "--label-column")
-    rows = select_rows(len(ds), limit=limit, shuffle=shuffle, seed=seed)
-    picked = ds.select(rows) if len(rows) != len(ds) or shuffle else ds
-    texts = ["" if t is None else str(t) for t in picked[text_col]]
-    labels = read_chosen_labels(ds, picked, label_col)
-    return TextExamples(
-        ids=rows,
-        texts=texts,
-        labels=labels.ids,
-        label_names=labels.names,
-        labels_from_strings=labels.from_strings,
-        name=chosen.name,
-        split=chosen.split,
-        alias=chosen.alias,
-        text_column=text_col,
-        label_column=label_col,
-    )
-
-
 def text_examples(dataset: Any, data: DataOptions, seed: int) -> TextExamples:
-    """:func:`load_text_examples` with the run's :class:`~textrobust.core.options.DataOptions`
-    (``input_column`` is the text column) and seed (for ``shuffle``)."""
-    return load_text_examples(
-        dataset,
-        config=data.config,
-        split=data.split,
-        text_column=data.input_column,
-        label_column=data.label_column,
-        limit=data.limit,
-        shuffle=data.shuffle,
-        seed=seed,
+    """Rows of a dataset (name, path, ``Dataset`` or ``DatasetDict``) ready for evaluation: those
+    that ``data`` chooses (``input_column`` is the text column), shuffled by ``seed``."""
+    chosen = choose_rows(dataset, data, seed, "text", TEXT_COLUMNS, LABEL_COLUMNS)
+    texts = ["" if t is None else str(t) for t in chosen.rows[chosen.input_column]]
+    split, labels = chosen.split, chosen.labels()
+    columns = (chosen.input_column, chosen.label_column)
+    return TextExamples(
+        chosen.ids, texts, labels.ids, labels.names, labels.from_strings, split.name, split.split, split.alias, *columns
     )
+
+
+def load_text_examples(dataset: Any, *, seed: int = 0, text_column: str | None = None, **data: Any) -> TextExamples:
+    """:func:`text_examples` with the :class:`~textrobust.core.options.DataOptions` fields as
+    keywords (``config``, ``split``, ``label_column``, ``limit``, ``shuffle``; ``text_column``
+    for ``input_column``)."""
+    return text_examples(dataset, DataOptions(input_column=text_column, **data), seed)

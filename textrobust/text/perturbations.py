@@ -176,16 +176,26 @@ def _unconstrained_canonical(spec: Spec) -> Spec:
     return Spec(spec.name, tuple((k, v) for k, v in spec.params if k in ("p", "constrained")))
 
 
-for _type in (
-    PerturbationType("delete", "text", _p(0.1), _plain(edits.delete_edit), "delete each word with probability p"),
-    PerturbationType(
-        "synonym",
+def _synonym_type(name: str, edit: Callable, description: str) -> PerturbationType:
+    """A text perturbation drawing on the synonym source: ``p`` (default 0.1) and the constraint
+    keys, ``constrained=0`` specs normalised by :func:`_unconstrained_canonical`."""
+    return PerturbationType(
+        name,
         "text",
         _synonym_params(0.1),
-        _with_synonyms(edits.synonym_edit),
-        "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
+        _with_synonyms(edit),
+        description,
         needs=("synonyms",),
         normalize=_unconstrained_canonical,
+    )
+
+
+for _type in (
+    PerturbationType("delete", "text", _p(0.1), _plain(edits.delete_edit), "delete each word with probability p"),
+    _synonym_type(
+        "synonym",
+        edits.synonym_edit,
+        "replace each word that has synonyms with probability p (WordNet; constrained, see docs/perturbations-validity.md)",
     ),
     PerturbationType(
         "typo", "text", _p(0.05), _plain(edits.typo_edit), "one keyboard typo per word of 3+ letters, probability p"
@@ -193,14 +203,10 @@ for _type in (
     PerturbationType(
         "swap", "text", _p(0.1), _plain(edits.swap_edit), "swap each adjacent word pair with probability p"
     ),
-    PerturbationType(
+    _synonym_type(
         "insert",
-        "text",
-        _synonym_params(0.1),
-        _with_synonyms(edits.insert_edit),
+        edits.insert_edit,
         "insert a synonym of each word with probability p at a random position (constrained as synonym)",
-        needs=("synonyms",),
-        normalize=_unconstrained_canonical,
     ),
 ):
     register(_type)

@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 from scipy import stats as scipy_stats
 
+from textrobust.core.jsonable import attributes
+from textrobust.core.report import find_spec
 from textrobust.core.stats import PairedDelta, Rate, paired_delta, rate
 from textrobust.errors import UserError
 from textrobust.workflow.diff import markdown_diff
@@ -99,24 +101,14 @@ class Transitions:
     neither: int
 
     def to_json(self) -> dict:
-        return {
-            "robust_in_both": self.both,
-            "robust_in_a_only": self.only_a,
-            "robust_in_b_only": self.only_b,
-            "robust_in_neither": self.neither,
-        }
+        counts = {"both": self.both, "a_only": self.only_a, "b_only": self.only_b, "neither": self.neither}
+        return {f"robust_in_{name}": count for name, count in counts.items()}
 
 
 def delta_json(d: PairedDelta) -> dict:
     """A ``B - A`` paired difference as JSON (``right_in_b_only`` / ``right_in_a_only`` are the
     discordant pairs)."""
-    return {
-        "value": d.value,
-        "ci95": list(d.ci) if d.ci else None,
-        "n": d.n,
-        "right_in_b_only": d.only_first,
-        "right_in_a_only": d.only_second,
-    }
+    return d.to_json(first="right_in_b_only", second="right_in_a_only")
 
 
 @dataclass
@@ -165,17 +157,11 @@ class Comparison:
     perturbations: list[SpecComparison] = field(default_factory=list)
 
     def __getitem__(self, spec: str) -> SpecComparison:
-        for p in self.perturbations:
-            if p.spec == spec:
-                return p
-        raise KeyError(spec)
+        return find_spec(self.perturbations, spec)
 
     def to_json(self) -> dict:
         return {
-            "run_a": self.run_a,
-            "run_b": self.run_b,
-            "model_a": self.model_a,
-            "model_b": self.model_b,
+            **attributes(self, "run_a", "run_b", "model_a", "model_b"),
             "n_examples": self.n,
             "direction": "B - A",
             "settings": {k: self.settings.get(k) for k in COMPARABLE},

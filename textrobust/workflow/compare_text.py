@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textrobust.core.outputs import fmt_rate, fmt_signed
+from textrobust.core.outputs import fmt_rate, fmt_signed, markdown_table
 from textrobust.core.stats import PairedDelta, Rate
 from textrobust.workflow.compare import Comparison
 
@@ -86,10 +86,8 @@ def to_markdown(c: Comparison, *, examples: int = 20, figure: str | None = None)
         "(no draw flipped them) under both models, A only, B only, neither. The mean first-flip difference is over "
         "examples flipped under both models (positive: B flips later), with a paired t 95% interval.",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
+        *markdown_table(HEADER, table_rows(c)),
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(c)]
     lines += ["", "## Verdicts", ""] + [f"- {v}" for v in verdicts(c)]
     if figure:
         lines += ["", f"![paired differences]({figure})"]

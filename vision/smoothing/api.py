@@ -100,6 +100,7 @@ def certify(
     data, run = split_options(
         options, data, run, aliases=IMAGE_ALIASES, run_defaults=IMAGE_RUN_DEFAULTS, function="vision.certify()"
     )
+    sampling = {"sigma": float(sigma), "alpha": alpha, "n0": n0, "n": n, "seed": seed}  # settings, run.json, report
 
     def prepare(group: Any) -> Plan:
         check_options(sigma, alpha, n0, n, procedure, radii)
@@ -131,14 +132,7 @@ def certify(
         base = BaseClassifier(classifier, module)
         grid = tuple(float(r) for r in radii) if radii is not None else default_grid(sigma, n, alpha)
         settings = SmoothingSettings(
-            sigma=float(sigma),
-            alpha=alpha,
-            n0=n0,
-            n=n,
-            num_classes=len(classifier.label_map),
-            seed=seed,
-            draw=gaussian_draws(sigma),
-            grid=grid,
+            **sampling, num_classes=len(classifier.label_map), draw=gaussian_draws(sigma), grid=grid
         )
         run_settings = {
             "task": "vision-certify",
@@ -149,11 +143,7 @@ def certify(
             "split": examples.split,
             "limit": data.limit,
             "shuffle": data.shuffle,
-            "sigma": float(sigma),
-            "alpha": alpha,
-            "n0": n0,
-            "n": n,
-            "seed": seed,
+            **sampling,
             "radius_grid": list(grid),
             **(settings.schedule_settings() if procedure == "fast" else {}),
         }
@@ -175,19 +165,13 @@ def certify(
         return build_smoothing_report(
             result.records,
             grid=grid,
-            seconds=result.seconds,
             model=classifier.name,
             denoiser=settings["denoiser"],
             dataset=examples.name,
             split=examples.split,
             procedure=procedure,
-            sigma=float(sigma),
-            alpha=alpha,
-            n0=n0,
-            n=n,
-            seed=seed,
-            resumed_examples=result.resumed,
-            processes=result.processes,
+            **sampling,
+            **result.report_fields(),
             settings={k: v for k, v in settings.items() if k not in ("task", "model", "dataset", "split", "procedure")},
         )
 

@@ -17,58 +17,26 @@ classified once (for the report's clean accuracy): ``1 + n0 + n`` model calls pe
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from textrobust.certification.certificate import SelectionEstimation
-from textrobust.core.engine import Query
-from textrobust.core.random import stream_prefix
+from textrobust.certification.certificate import SelectThenEstimate
 from textrobust.core.stats import clopper_pearson_lower
-from vision.smoothing.noise import SmoothingSettings
-from vision.smoothing.record import SmoothedCertificate, smoothing_record
+from vision.smoothing.record import ImageJob, SmoothedCertificate
 from vision.smoothing.theorem import gaussian_radius
 
 
 @dataclass
-class CohenJob:
+class CohenJob(ImageJob, SelectThenEstimate):
     """Certify one image with Cohen et al.'s CERTIFY: ``1 + n0 + n`` inputs classified."""
 
-    example_id: Hashable
-    source: Any  # the clean image (C, H, W) in [0, 1]; Draw queries perturb it
-    label: int
-    settings: SmoothingSettings
-    model_calls: int = 0
-    clean_prediction: int | None = None
-    certificate: SmoothedCertificate | None = None
-
     def __post_init__(self) -> None:
+        self.start(self.source)
+
+    def decide(self, selection: np.ndarray, estimation: np.ndarray) -> SmoothedCertificate:
         s = self.settings
-        prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
-        self._samples = SelectionEstimation(self.source, s.draw, prefix, s.n0, s.n, s.num_classes)
-
-    @property
-    def done(self) -> bool:
-        return self.certificate is not None
-
-    def queries(self, budget: int) -> list[Query]:
-        return self._samples.queries(budget)
-
-    def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
-        s = self.settings
-        if not self._samples.receive(predictions):
-            return
-        self.clean_prediction = self._samples.clean_prediction
-        selection, estimation = self._samples.counts
         top = int(np.argmax(selection))  # first maximum: the lowest class id on ties
         p_lower = clopper_pearson_lower(int(estimation[top]), s.n, s.alpha)
         radius = gaussian_radius(p_lower, s.sigma)
-        self.certificate = SmoothedCertificate(None if radius is None else top, top, p_lower, radius, s.n0 + s.n)
-
-    def record(self) -> dict:
-        assert self.certificate is not None, "record() before the job is done"
-        return smoothing_record(
-            self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls
-        )
+        return SmoothedCertificate(None if radius is None else top, top, p_lower, radius, s.n0 + s.n)

@@ -167,19 +167,15 @@ def save_denoiser(
 def load_denoiser(directory: str | os.PathLike) -> tuple[Denoiser, dict]:
     """(denoiser in eval mode, metadata) from a :func:`save_denoiser` directory; a
     :class:`~textrobust.errors.UserError` (one line) when it is not one."""
-    from safetensors.torch import load_file
+    from vision.models import load_saved_module
 
     d = Path(os.path.expanduser(str(directory)))
     if not (d / META_FILE).is_file():
         raise UserError(f"--denoiser {str(directory)!r} is not a saved denoiser (no {META_FILE})")
-    try:
-        meta = json.loads((d / META_FILE).read_text())
+
+    def build(meta: dict) -> Denoiser:
         if meta.get("architecture") != ARCHITECTURE:
             raise ValueError(f"unknown denoiser architecture {meta.get('architecture')!r}")
-        model = Denoiser(int(meta["channels"]), int(meta["width"]), int(meta["depth"]))
-        model.load_state_dict(load_file(str(d / WEIGHTS_FILE)))
-    except (OSError, KeyError, ValueError, RuntimeError) as e:
-        raise UserError(
-            f"cannot load the denoiser in {str(d)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
-        ) from None
-    return model.to(memory_format=torch.channels_last).eval(), meta
+        return Denoiser(int(meta["channels"]), int(meta["width"]), int(meta["depth"]))
+
+    return load_saved_module(d, "denoiser", META_FILE, build)

@@ -39,7 +39,7 @@ or the number of processes.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +51,7 @@ from textrobust.certification.certificate import QueryQueue
 from textrobust.core.engine import Draw, Given, Query
 from textrobust.core.random import draw_key, stream_prefix
 from textrobust.core.stats import clopper_pearson_lower
-from vision.smoothing.noise import SmoothingSettings
-from vision.smoothing.record import SmoothedCertificate, smoothing_record
+from vision.smoothing.record import ImageJob, SmoothedCertificate
 from vision.smoothing.theorem import bucket, gaussian_radius
 
 
@@ -71,16 +70,9 @@ def simultaneous_lower(counts: Sequence[int], m: int, alpha: float, shares: Sequ
 
 
 @dataclass
-class SmoothingJob:
+class SmoothingJob(ImageJob):
     """Certify one image with the fast procedure (see the module docstring)."""
 
-    example_id: Hashable
-    source: Any  # the clean image (C, H, W) in [0, 1]; Draw queries perturb it
-    label: int
-    settings: SmoothingSettings
-    model_calls: int = 0
-    clean_prediction: int | None = None
-    certificate: SmoothedCertificate | None = None
     samples: int = 0
 
     def __post_init__(self) -> None:
@@ -158,9 +150,3 @@ class SmoothingJob:
         if final is None or reference is None:
             return -1
         return bucket(min(final, reference), s.grid)
-
-    def record(self) -> dict:
-        assert self.certificate is not None, "record() before the job is done"
-        return smoothing_record(
-            self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls
-        )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textrobust.certification.certificate import SamplingSettings
 from textrobust.core.perturbation import Perturbation, Spec
 from textrobust.core.random import normals
 
@@ -33,33 +34,16 @@ def gaussian_draws(sigma: float) -> Perturbation:
     return Perturbation(Spec(SPEC_NAME, (("sigma", float(sigma)),)), perturb_batch=perturb_batch)
 
 
-@dataclass(frozen=True)
-class SmoothingSettings:
-    """What determines one image's certificate.
-
-    ``n0``/``n``: CERTIFY's selection and estimation draws (the fast procedure's budget is
-    ``n0 + n`` draws). ``grid``: the report's radii, which the fast procedure's stopping rule
-    aims at. The fast procedure's knobs (none affects validity): looks after ``first_look`` draws
-    growing by ``look_growth``, each spending ``look_spend`` times the alpha of the one before;
-    ``favour_share`` of a look's alpha goes to the lower bound of the class the clean image gets
-    (chosen before any draw), the rest is split evenly over the other classes;
-    ``projection_alpha`` and ``reference_quantile`` shape the stopping rule.
+@dataclass(frozen=True, kw_only=True)
+class SmoothingSettings(SamplingSettings):
+    """What determines one image's certificate: :class:`SamplingSettings` for noise of std
+    ``sigma``, and ``grid``, the report's radii, which the fast procedure's stopping rule aims at.
+    ``favour_share`` goes to the lower bound of the class the clean image gets (chosen before any
+    draw), the rest of a look's alpha is split evenly over the other classes.
     """
 
     sigma: float
-    alpha: float
-    n0: int
-    n: int
-    num_classes: int
-    seed: int
-    draw: Perturbation
     grid: tuple[float, ...]
-    first_look: int = 64
-    look_growth: int = 2
-    look_spend: float = 1.5
-    favour_share: float = 0.9
-    projection_alpha: float = 0.2
-    reference_quantile: float = 0.98
 
     def schedule_settings(self) -> dict[str, Any]:
         """The fast procedure's knobs, for ``run.json`` (a resumed run must use the same ones)."""

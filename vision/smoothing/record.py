@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vision.smoothing.noise import SmoothingSettings
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,23 @@ def smoothing_record(
         "samples": cert.samples,
         "model_calls": model_calls,
     }
+
+
+@dataclass
+class ImageJob:
+    """What every certification job of one image holds (the procedures add their own state) and
+    its line of ``examples.jsonl`` once the certificate is made."""
+
+    example_id: Hashable
+    source: Any  # the clean image (C, H, W) in [0, 1]; Draw queries perturb it
+    label: int
+    settings: SmoothingSettings
+    model_calls: int = 0
+    clean_prediction: int | None = None
+    certificate: SmoothedCertificate | None = None
+
+    def record(self) -> dict:
+        assert self.certificate is not None, "record() before the job is done"
+        return smoothing_record(
+            self.example_id, self.label, self.clean_prediction, self.certificate, model_calls=self.model_calls
+        )

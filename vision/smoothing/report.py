@@ -11,17 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from textrobust.certification.outputs import certified_rows
+from textrobust.certification.report import CertifiedRun, certified_correct
 from textrobust.core.outputs import fmt_rate
 from textrobust.core.stats import Rate, rate
 
 
-def certified_correct(record: Mapping[str, Any], r: float) -> bool:
-    """Whether the image is predicted correctly with a certified L2 radius of at least ``r``."""
-    return record["prediction"] is not None and record["prediction"] == record["label"] and record["radius"] >= r
-
-
 @dataclass(frozen=True)
-class SmoothingReport:
+class SmoothingReport(CertifiedRun):
     """Certified accuracy of a Gaussian-smoothed image classifier; :meth:`to_json` is ``report.json``."""
 
     model: str
@@ -44,14 +41,6 @@ class SmoothingReport:
     resumed_examples: int = 0
     processes: int = 1
     settings: dict = field(default_factory=dict)
-
-    @property
-    def n_examples(self) -> int:
-        return self.clean_accuracy.n
-
-    @property
-    def calls_per_example(self) -> float | None:
-        return self.model_calls / self.n_examples if self.n_examples else None
 
     def to_json(self) -> dict:
         ci = lambda r: list(r.ci) if r.ci else None
@@ -114,11 +103,7 @@ def summary_rows(report: SmoothingReport) -> list[tuple[str, str]]:
         ("clean accuracy (base classifier)", fmt_rate(report.clean_accuracy.value, report.clean_accuracy.ci)),
         ("abstain rate", fmt_rate(report.abstain.value, report.abstain.ci)),
     ]
-    rows += [(f"certified accuracy, L2 radius >= {r:g}", fmt_rate(v.value, v.ci)) for r, v in report.certified.items()]
-    rows.append(("median radius", "n/a" if report.median_radius is None else f"{report.median_radius:.4f}"))
-    calls = report.calls_per_example
-    rows.append(("model calls per image", "n/a" if calls is None else f"{calls:.1f}"))
-    return rows
+    return rows + certified_rows(report, radius="L2 radius", radius_format="g", median_format=".4f", per="image")
 
 
 def plot_curves(curves: Mapping[str, Mapping[float, Rate]], path: str | Path, *, title: str = "") -> Path:
