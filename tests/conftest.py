@@ -44,16 +44,9 @@ def make_tiny_encoder(directory: Path, seed: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(SHARED_ENCODER / name, directory / name)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
+    size = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
     torch.manual_seed(seed)
-    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
+    BertModel(BertConfig(vocab_size=30522, **size), add_pooling_layer=False).save_pretrained(directory)
     return directory
 
 
@@ -71,6 +64,34 @@ def real_encoder(monkeypatch) -> Path:
     """The shared MiniLM sentence encoder for this test (for what its similarities mean)."""
     monkeypatch.setenv("TEXTROBUST_ENCODER", str(SHARED_ENCODER))
     return SHARED_ENCODER
+
+
+def eval_argv(model, dataset, out, specs, *, limit, max_steps, extra=()) -> list[str]:
+    """The arguments of a small ``textrobust eval`` run (no progress bar) of ``specs`` into ``out``."""
+    run = f"--limit {limit} --max-steps {max_steps} --output {out} --no-progress".split()
+    return [
+        "eval",
+        "--model",
+        str(model),
+        "--dataset",
+        str(dataset),
+        *run,
+        *[a for s in specs for a in ("--perturb", s)],
+        *extra,
+    ]
+
+
+def tiny_trainer(model, tokenizer, train, evaluation, output_dir, callbacks=(), **arguments):
+    """A CPU ``transformers.Trainer`` of a few steps for callback tests: batches of 8, evaluation
+    and logging every 2 steps, no reporters or progress bars, seed 0; ``arguments`` add to or
+    replace these ``TrainingArguments``."""
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    defaults = {"per_device_train_batch_size": 8, "eval_strategy": "steps", "eval_steps": 2, "logging_steps": 2}
+    quiet = {"report_to": "none", "use_cpu": True, "disable_tqdm": True, "seed": 0}
+    args = TrainingArguments(output_dir=str(output_dir), **{**defaults, **quiet, **arguments})
+    collator = DataCollatorWithPadding(tokenizer)
+    return Trainer(model, args, collator, train, evaluation, processing_class=tokenizer, callbacks=list(callbacks))
 
 
 @pytest.fixture(scope="session")

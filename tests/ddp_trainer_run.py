@@ -13,15 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import datasets  # noqa: E402
-from conftest import TINY_VOCAB, keyword_vote  # noqa: E402
-from transformers import (  # noqa: E402
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    Trainer,
-    TrainerCallback,
-    TrainingArguments,
-)
+from conftest import TINY_VOCAB, keyword_vote, tiny_trainer  # noqa: E402
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback  # noqa: E402
 
 from textrobust.callbacks import RobustnessCallback  # noqa: E402
 
@@ -45,29 +38,10 @@ def main(model_dir: str, output_dir: str) -> None:
     texts = [" ".join(rng.choice(TINY_VOCAB[5:]) for _ in range(rng.randint(1, 10))) for _ in range(48)]
     raw = datasets.Dataset.from_dict({"text": texts, "label": [keyword_vote(t) for t in texts]})
     tokenized = raw.map(lambda b: tokenizer(b["text"]), batched=True, remove_columns=["text"])
-    args = TrainingArguments(
-        output_dir=output_dir,
-        max_steps=4,
-        per_device_train_batch_size=8,
-        learning_rate=0.01,
-        eval_strategy="steps",
-        eval_steps=2,
-        save_strategy="no",
-        logging_steps=2,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        seed=0,
-        metric_for_best_model=METRIC,
-    )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=tokenized,
-        eval_dataset=tokenized,
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        callbacks=[MainProcessReporter()],
+    reporters = [MainProcessReporter()]
+    best = {"save_strategy": "no", "metric_for_best_model": METRIC}  # best_metric is tracked; nothing is saved
+    trainer = tiny_trainer(
+        model, tokenizer, tokenized, tokenized, output_dir, reporters, max_steps=4, learning_rate=0.01, **best
     )
     callback = RobustnessCallback(raw, ["delete:p=0.1"], max_steps=20).attach(trainer)
     trainer.train()
@@ -76,7 +50,7 @@ def main(model_dir: str, output_dir: str) -> None:
     ]
     result = {
         "rank": int(os.environ["RANK"]),
-        "world_size": args.world_size,
+        "world_size": trainer.args.world_size,
         "robust": robust,
         "reporter_writes": MainProcessReporter.writes,
         "best_metric": trainer.state.best_metric,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import TINY_VOCAB, keyword_vote
+from conftest import TINY_VOCAB, keyword_vote, tiny_trainer
 
 SPEC = "delete:p=0.1"
 METRIC = f"eval_robust/{SPEC}/robust_ratio"
@@ -38,35 +38,21 @@ def parts(keyword_model):
 
 def _selecting_trainer(parts, tmp_path, metric: str, callbacks=()):
     """A Trainer of 6 steps that evaluates and saves every 2 and keeps the best checkpoint by ``metric``."""
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-
     model, tokenizer, _, train, tokenized_eval = parts
-    args = TrainingArguments(
-        output_dir=str(tmp_path / "run"),
+    return tiny_trainer(
+        model,
+        tokenizer,
+        train,
+        tokenized_eval,
+        tmp_path / "run",
+        callbacks,
         max_steps=6,
-        per_device_train_batch_size=8,
         learning_rate=0.05,
-        eval_strategy="steps",
-        eval_steps=2,
         save_strategy="steps",
         save_steps=2,
-        logging_steps=2,
         load_best_model_at_end=True,
         metric_for_best_model=metric,
         save_only_model=True,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        seed=0,
-    )
-    return Trainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=tokenized_eval,
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        callbacks=list(callbacks),
     )
 
 

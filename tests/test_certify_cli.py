@@ -113,35 +113,6 @@ def test_api_with_model_objects_token_level_and_reference(tiny_model, tiny_datas
     assert fast.clean_accuracy.value == ref.clean_accuracy.value
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--p-del", "0"], "--p-del must be in (0, 1)"),
-        (["--p-del", "1"], "--p-del must be in (0, 1)"),
-        (["--p-del", "1.5"], "--p-del must be in (0, 1)"),
-        (["--alpha", "0"], "--alpha must be in (0, 1)"),
-        (["--alpha", "1"], "--alpha must be in (0, 1)"),
-        (["--n0", "0"], "--n0 must be at least 1"),
-        (["--n", "0"], "--n must be at least 1"),
-        (["--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--level", "char"], "--level must be one of word, token"),
-        (["--limit", "0"], "--limit must be at least 1"),
-        (["--text-column", "nope"], "no text column 'nope'"),
-        (["--model", "./no/such/model"], "model path not found"),
-        (["--dataset", "./no/such/data.csv"], "dataset path not found"),
-    ],
-)
-def test_bad_inputs_give_one_line_and_exit_2(args, message, tiny_model, tiny_dataset, capsys):
-    base = {"--model": str(tiny_model), "--dataset": str(tiny_dataset)}
-    for flag in ("--model", "--dataset"):
-        if flag in args:
-            base.pop(flag)
-    argv = ["certify", *[x for kv in base.items() for x in kv], *args, "--no-progress"]
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
-
-
 def test_token_ids_classify_like_the_text(shared):
     """--level token feeds token ids with the tokenizer's special tokens around them: the whole
     sequence must get the model's prediction for the text itself."""

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import eval_argv
 
 import textrobust
 from textrobust.classifiers.labels import label_map
@@ -63,26 +64,7 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
     path = tmp_path / "tfidf.skops"
     sio.dump(tfidf, path)
     out = tmp_path / "out"
-    code = main(
-        [
-            "eval",
-            "--model",
-            f"sklearn:{path}",
-            "--dataset",
-            sst2,
-            "--limit",
-            "10",
-            "--max-steps",
-            "15",
-            "--output",
-            str(out),
-            "--no-progress",
-            "--perturb",
-            SPECS[0],
-            "--perturb",
-            SPECS[1],
-        ]
-    )
+    code = main(eval_argv(f"sklearn:{path}", sst2, out, SPECS, limit=10, max_steps=15))
     assert code == 0, capsys.readouterr().err
     cli = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
     assert [(r["index"], r["clean_prediction"], r["first_flip"]) for r in cli] == first_flips(report)
@@ -167,24 +149,7 @@ def test_python_module_function_from_the_cli(sst2, tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "out"
-    code = main(
-        [
-            "eval",
-            "--model",
-            "python:keyword_clf:predict",
-            "--dataset",
-            sst2,
-            "--limit",
-            "8",
-            "--max-steps",
-            "10",
-            "--output",
-            str(out),
-            "--no-progress",
-            "--perturb",
-            SPECS[0],
-        ]
-    )
+    code = main(eval_argv("python:keyword_clf:predict", sst2, out, SPECS[:1], limit=8, max_steps=10))
     assert code == 0, capsys.readouterr().err
     import keyword_clf
 
@@ -279,28 +244,8 @@ def test_prompted_causal_lm_from_a_directory_via_the_cli(tiny_lm, sst2, tmp_path
     tokenizer.save_pretrained(tmp_path / "lm")
     (tmp_path / "prompt.txt").write_text(PROMPT)
     out = tmp_path / "out"
-    code = main(
-        [
-            "eval",
-            "--model",
-            str(tmp_path / "lm"),
-            "--prompt",
-            str(tmp_path / "prompt.txt"),
-            "--labels",
-            "negative= bad movie,positive= good",
-            "--dataset",
-            sst2,
-            "--limit",
-            "4",
-            "--max-steps",
-            "3",
-            "--output",
-            str(out),
-            "--no-progress",
-            "--perturb",
-            SPECS[0],
-        ]
-    )
+    prompt = ["--prompt", str(tmp_path / "prompt.txt"), "--labels", "negative= bad movie,positive= good"]
+    code = main(eval_argv(tmp_path / "lm", sst2, out, SPECS[:1], limit=4, max_steps=3, extra=prompt))
     assert code == 0, capsys.readouterr().err
     data = load_text_examples(sst2, limit=4)
     hand = [int(np.argmax([hand_logprob(model, tokenizer, t, v) for v in VERBAL.values()])) for t in data.texts]

@@ -76,36 +76,6 @@ def three_label_model(tmp_path_factory):
     return make_tiny_classifier(tmp_path_factory.mktemp("tiny3"), num_labels=3)
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--model", "./no/such/model"], "model path not found"),
-        (["--dataset", "./no/such/data"], "dataset path not found"),
-        (["--text-column", "body"], "no text column 'body'"),
-        (["--perturb", "shuffle"], "unknown text perturbation 'shuffle'"),
-        (["--perturb", "delete:q=1"], "unknown key 'q'"),
-        (["--perturb", "delete:p=1.5"], "p must be a number in [0, 1]"),
-        (["--limit", "0"], "--limit must be at least 1"),
-        (["--max-steps", "0"], "--max-steps must be at least 1"),
-        (["--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--limit", "abc"], "Invalid value for '--limit'"),
-        (["--no-such-option"], "No such option"),
-        (["--perturb", "synonym:p=0.1", "--synonyms", "./missing.json"], "synonyms file not found"),
-    ],
-)
-def test_bad_input_is_one_line_and_exit_2(tiny_model, tiny_dataset, tmp_path, capsys, args, message):
-    base = {"--model": str(tiny_model), "--dataset": str(tiny_dataset)}
-    for key in list(base):
-        if key in args:
-            base.pop(key)
-    if "--perturb" not in args:
-        base["--perturb"] = "delete:p=0.1"
-    argv = ["eval", *[x for kv in base.items() for x in kv], "--no-progress", "--max-steps", "2", *args]
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1, err
-
-
 def test_label_count_mismatch_and_empty_dataset(three_label_model, tiny_model, shared, tmp_path, capsys):
     assert (
         main(

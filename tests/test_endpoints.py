@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT
+from conftest import ROOT, eval_argv
 
 import textrobust
 from textrobust.classifiers import ModelOptions
@@ -166,34 +166,17 @@ def test_chat_endpoint_equals_in_process_and_never_leaks_the_key(server, sst2, r
     server.faults([])
     before = len(server.answered())
     out = tmp_path / "out"
-    code = main(
-        [
-            "eval",
-            "--model",
-            "openai:minilm-sst2",
-            "--base-url",
-            server.url + "/v1",
-            "--api-key-env",
-            KEY_ENV,
-            "--prompt",
-            TEMPLATE,
-            "--labels",
-            "negative,positive",
-            "--dataset",
-            sst2,
-            "--limit",
-            str(LIMIT),
-            "--max-steps",
-            str(STEPS),
-            "--output",
-            str(out),
-            "--no-progress",
-            "--perturb",
-            SPECS[0],
-            "--perturb",
-            SPECS[1],
-        ]
-    )
+    chat = [
+        "--base-url",
+        server.url + "/v1",
+        "--api-key-env",
+        KEY_ENV,
+        "--prompt",
+        TEMPLATE,
+        "--labels",
+        "negative,positive",
+    ]
+    code = main(eval_argv("openai:minilm-sst2", sst2, out, SPECS, limit=LIMIT, max_steps=STEPS, extra=chat))
     shown = capsys.readouterr()
     assert code == 0, shown.err
     assert (out / "examples.jsonl").read_bytes() == reference[1]
@@ -261,32 +244,8 @@ def test_server_killed_mid_run_ends_it_cleanly_and_resume_completes_identically(
     server.faults([], latency=0.1)
     before = len(server.answered())
     out = tmp_path / "out"
-    args = [
-        "eval",
-        "--model",
-        server.url + "/classify",
-        "--dataset",
-        sst2,
-        "--limit",
-        str(limit),
-        "--max-steps",
-        str(steps),
-        "--output",
-        str(out),
-        "--no-progress",
-        "--perturb",
-        SPECS[0],
-        "--perturb",
-        SPECS[1],
-        "--max-retries",
-        "2",
-        "--timeout",
-        "2",
-        "--concurrency",
-        "2",
-        "--api-key-env",
-        KEY_ENV,
-    ]
+    client = ["--max-retries", "2", "--timeout", "2", "--concurrency", "2", "--api-key-env", KEY_ENV]
+    args = eval_argv(server.url + "/classify", sst2, out, SPECS, limit=limit, max_steps=steps, extra=client)
     result: dict = {}
     worker = threading.Thread(target=lambda: result.setdefault("code", main(args)))
     worker.start()

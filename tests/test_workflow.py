@@ -12,6 +12,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import shared_dir
 
 from textrobust.cli import main
 
@@ -45,61 +46,30 @@ def weak_model(shared, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")
-def two_models(shared, sst2, weak_model, tmp_path_factory):
-    """OUTPUT of `eval --model BASE --model WEAK`, and the command's stdout."""
+def _eval(out, *models, batch_size=None):
+    """`textrobust eval` of ``models`` on the first LIMIT SST-2 sentences (STEPS draws, SPECS) into ``out``."""
     import torch
 
     torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("two-models")
-    base = shared / "models" / "minilm-l6-sst2"
-    args = [
-        "eval",
-        "--model",
-        str(base),
-        "--model",
-        str(weak_model),
-        "--dataset",
-        str(sst2),
-        "--limit",
-        LIMIT,
-        "--max-steps",
-        STEPS,
-        *SPECS,
-        "--output",
-        str(out),
-        "--no-progress",
-    ]
-    assert main(args) == 0
+    sst2 = shared_dir() / "data" / "sst2"
+    args = [x for model in models for x in ("--model", str(model))] + SPECS
+    args += f"--dataset {sst2} --limit {LIMIT} --max-steps {STEPS} --output {out} --no-progress".split()
+    if batch_size:
+        args += ["--batch-size", str(batch_size)]
+    assert main(["eval", *args]) == 0
     return out
 
 
 @pytest.fixture(scope="session")
-def rerun(shared, sst2, tmp_path_factory):
+def two_models(shared, weak_model, tmp_path_factory):
+    """OUTPUT of `eval --model BASE --model WEAK`."""
+    return _eval(tmp_path_factory.mktemp("two-models"), shared / "models" / "minilm-l6-sst2", weak_model)
+
+
+@pytest.fixture(scope="session")
+def rerun(shared, tmp_path_factory):
     """A second run of the base model (another batch size): the same results."""
-    import torch
-
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("rerun")
-    args = [
-        "eval",
-        "--model",
-        str(shared / "models" / "minilm-l6-sst2"),
-        "--dataset",
-        str(sst2),
-        "--limit",
-        LIMIT,
-        "--max-steps",
-        STEPS,
-        *SPECS,
-        "--output",
-        str(out),
-        "--no-progress",
-        "--batch-size",
-        "7",
-    ]
-    assert main(args) == 0
-    return out
+    return _eval(tmp_path_factory.mktemp("rerun"), shared / "models" / "minilm-l6-sst2", batch_size=7)
 
 
 def _base(two_models):
@@ -360,27 +330,10 @@ def test_report_html_of_certify_and_vision_runs(tiny_model, tiny_dataset, shared
     from vision.models import new_model, save_model
 
     out = tmp_path / "certify"
-    assert (
-        main(
-            [
-                "certify",
-                "--model",
-                str(tiny_model),
-                "--dataset",
-                str(tiny_dataset),
-                "--limit",
-                "6",
-                "--n0",
-                "40",
-                "--n",
-                "120",
-                "--output",
-                str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
+    args = (
+        f"certify --model {tiny_model} --dataset {tiny_dataset} --limit 6 --n0 40 --n 120 --output {out} --no-progress"
     )
+    assert main(args.split()) == 0
     text = _html_checks(out / "report.html")
     assert (
         "Certified accuracy" in text and "Per-example radii" in text and text.count('src="data:image/png;base64,') == 1
@@ -397,28 +350,9 @@ def test_report_html_of_certify_and_vision_runs(tiny_model, tiny_dataset, shared
         image_shape=(1, 28, 28),
     )
     out = tmp_path / "vision"
-    assert (
-        main(
-            [
-                "vision",
-                "eval",
-                "--model",
-                str(cnn),
-                "--dataset",
-                str(shared / "data" / "mnist"),
-                "--limit",
-                "30",
-                "--max-steps",
-                "10",
-                "--perturb",
-                "gaussian",
-                "--output",
-                str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    mnist = shared / "data" / "mnist"
+    args = f"vision eval --model {cnn} --dataset {mnist} --limit 30 --max-steps 10 --perturb gaussian --output {out}"
+    assert main([*args.split(), "--no-progress"]) == 0
     text = _html_checks(out / "report.html")
     records = [json.loads(line) for line in (out / "examples.jsonl").read_text().splitlines()]
     flipped = sum(1 for r in records for ff in r["first_flip"].values() if ff)

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import typer
 
-from textrobust.cli.common import MaxSteps, Seed, perturb_option
+from textrobust.cli.common import MaxSteps, Seed, draws_option, perturb_option
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
@@ -90,12 +90,8 @@ def certify_command(
     ),
     alpha: float = typer.Option(0.001, help="Each certificate fails with probability at most alpha."),
     n0: int = typer.Option(100, help="Cohen's selection draws (fast: part of the n0 + n budget)."),
-    n: int = typer.Option(
-        100_000,
-        "--n",
-        "--estimation-draws",
-        help="Cohen's estimation draws (fast: at most n0 + n draws in all). Under torchrun spell it "
-        "--estimation-draws: torchrun's parser takes --n for an abbreviation of its own options.",
+    n: int = draws_option(
+        100_000, "--estimation-draws", "Cohen's estimation draws (fast: at most n0 + n draws in all)"
     ),
     procedure: str = typer.Option(
         "fast", help="fast (sequential, no selection draws) or cohen (Cohen et al.'s CERTIFY, exactly)."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from textrobust.cli.common import Dataset, Model
+from textrobust.cli.common import Dataset, Model, draws_option
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
@@ -17,13 +17,7 @@ def certify_command(
     dataset: Dataset = "sst2",
     p_del: float = typer.Option(0.9, help="Probability of deleting each word (or token)."),
     n0: int = typer.Option(1000, help="Selection draws of CERT-ED's procedure (the fast one spends n0 + n at most)."),
-    n: int = typer.Option(
-        4000,
-        "--n",
-        "--n-draws",
-        help="Estimation draws of CERT-ED's procedure (--n-draws: the same, for torchrun, whose parser takes --n "
-        "for an abbreviation of its own options).",
-    ),
+    n: int = draws_option(4000, "--n-draws", "Estimation draws of CERT-ED's procedure"),
     alpha: float = typer.Option(0.05, help="Certificates hold with probability at least 1 - alpha."),
     exact: bool = typer.Option(
         True, help="Enumerate small strata of kept words exactly (exact certificates for short inputs)."

@@ -25,6 +25,13 @@ def perturb_option(help: str) -> Any:
     return typer.Option(None, "--perturb", help=help)
 
 
+def draws_option(default: int, alias: str, help: str) -> Any:
+    """The ``--n`` option (estimation draws), also spelled ``alias``: under torchrun, whose parser
+    takes ``--n`` for an abbreviation of its own options."""
+    torchrun = f"{alias} is the same, for torchrun, whose parser takes --n for an abbreviation of its own options"
+    return typer.Option(default, "--n", alias, help=f"{help}; {torchrun}.")
+
+
 def console_for_tables() -> Console:
     """A stdout console; when stdout is not a terminal, wide enough that tables do not wrap."""
     console = Console()

@@ -9,12 +9,13 @@ from typing import Optional
 
 import typer
 
+from textrobust.classifiers import ModelOptions
 from textrobust.cli.common import Dataset, MaxSteps, Seed, perturb_option, print_eval_summary
 from textrobust.cli.options import DataGroup, RunGroup, with_options
 from textrobust.core.options import DataOptions, RunOptions
 
 
-@with_options(data=DataGroup(), run=RunGroup())
+@with_options(data=DataGroup(), run=RunGroup(), model=True)
 def eval_command(
     model: Optional[list[str]] = typer.Option(
         None,
@@ -34,42 +35,15 @@ def eval_command(
         None,
         help="JSON object mapping each lemma to a list of synonyms (default: $TEXTROBUST_SYNONYMS, else NLTK WordNet).",
     ),
-    labels: Optional[str] = typer.Option(
-        None, help="The model's label names in its order, a,b,... (name=verbalizer for prompted models)."
-    ),
-    prompt: Optional[str] = typer.Option(
-        None, help="Prompt template with {text} (or a file holding it): a causal LM or openai: model."
-    ),
-    base_url: Optional[str] = typer.Option(
-        None, help="OpenAI-compatible API base URL for openai:<model>, e.g. http://localhost:8000/v1."
-    ),
-    api_key_env: Optional[str] = typer.Option(
-        None, help="NAME of the environment variable holding the endpoint's API key."
-    ),
-    concurrency: int = typer.Option(8, help="Endpoints: requests in flight at once."),
-    timeout: float = typer.Option(30.0, help="Endpoints: seconds to wait for an answer before retrying."),
-    max_retries: int = typer.Option(
-        4, help="Endpoints: retries of a request (429, 5xx, timeouts), with exponential backoff."
-    ),
-    trust_pickle: bool = typer.Option(False, help="Allow sklearn: pickle/joblib files (loading one runs code)."),
     *,
     data: DataOptions,
     run: RunOptions,
+    model_options: ModelOptions,
 ) -> None:
     """Randomized Perturbation Robustness of a text classifier."""
-    from textrobust.classifiers import ModelOptions
     from textrobust.classifiers.report import summary_line
     from textrobust.core.distributed import process_group
     from textrobust.evaluation import evaluate
-
-    model_options = ModelOptions(
-        base_url=base_url,
-        api_key_env=api_key_env,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_retries=max_retries,
-        trust_pickle=trust_pickle,
-    )
 
     def run_one(model: str, output: Optional[Path]) -> None:
         report = evaluate(
@@ -80,8 +54,6 @@ def eval_command(
             max_steps=max_steps,
             seed=seed,
             synonyms=str(synonyms) if synonyms else None,
-            labels=labels,
-            prompt=prompt,
             model_options=model_options,
             data=data,
             run=dataclasses.replace(run, output_dir=output),

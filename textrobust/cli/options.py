@@ -1,8 +1,9 @@
-"""The CLI's two shared option groups, written once: "Data" (which rows) and "Run" (how to run).
+"""The CLI's shared option groups, written once: "Data" (which rows), "Run" (how to run) and
+"Model" (how to reach and read a classifier that is not a Hugging Face model).
 
-A command declares ``data: DataOptions`` and/or ``run: RunOptions`` parameters and is wrapped
-by :func:`with_options`, which puts the group's options in the command's signature (so typer
-shows them, in their own help panel) and hands the command the validated objects.
+A command declares ``data: DataOptions``, ``run: RunOptions`` and/or ``model_options: ModelOptions``
+parameters and is wrapped by :func:`with_options`, which puts the group's options in the command's
+signature (so typer shows them, in their own help panel) and hands the command the validated objects.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textrobust.core.options import DataOptions, RunOptions
 
 DATA_PANEL = "Data options"
 RUN_PANEL = "Run options"
+MODEL_PANEL = "Model options"
 
 
 @dataclass(frozen=True)
@@ -103,28 +105,91 @@ def run_parameters(group: RunGroup) -> list[inspect.Parameter]:
     return out
 
 
-def with_options(*, data: DataGroup | None = None, run: RunGroup | None = None) -> Callable[[Callable], Callable]:
-    """Give a command the data and/or run option group; it receives ``data=DataOptions(...)``
-    and ``run=RunOptions(...)`` (validated: a bad value is one line and exit 2)."""
+def model_parameters() -> list[inspect.Parameter]:
+    """The typer parameters of :class:`~textrobust.classifiers.ModelOptions` (see docs/models.md)."""
+    return [
+        _option(
+            "labels",
+            Optional[str],
+            None,
+            help="The model's label names in its order, a,b,... (name=verbalizer for prompted models).",
+            panel=MODEL_PANEL,
+        ),
+        _option(
+            "prompt",
+            Optional[str],
+            None,
+            help="Prompt template with {text} (or a file holding it): a causal LM or openai: model.",
+            panel=MODEL_PANEL,
+        ),
+        _option(
+            "base_url",
+            Optional[str],
+            None,
+            help="OpenAI-compatible API base URL for openai:<model>, e.g. http://localhost:8000/v1.",
+            panel=MODEL_PANEL,
+        ),
+        _option(
+            "api_key_env",
+            Optional[str],
+            None,
+            help="NAME of the environment variable holding the endpoint's API key.",
+            panel=MODEL_PANEL,
+        ),
+        _option("concurrency", int, 8, help="Endpoints: requests in flight at once.", panel=MODEL_PANEL),
+        _option(
+            "timeout", float, 30.0, help="Endpoints: seconds to wait for an answer before retrying.", panel=MODEL_PANEL
+        ),
+        _option(
+            "max_retries",
+            int,
+            4,
+            help="Endpoints: retries of a request (429, 5xx, timeouts), with exponential backoff.",
+            panel=MODEL_PANEL,
+        ),
+        _option(
+            "trust_pickle",
+            bool,
+            False,
+            help="Allow sklearn: pickle/joblib files (loading one runs code).",
+            panel=MODEL_PANEL,
+        ),
+    ]
+
+
+def _model_options(values: dict[str, Any]) -> Any:
+    from textrobust.classifiers import ModelOptions
+    from textrobust.classifiers.options import parse_prompt
+
+    return ModelOptions(**{**values, "prompt": parse_prompt(values["prompt"])})
+
+
+def with_options(
+    *, data: DataGroup | None = None, run: RunGroup | None = None, model: bool = False
+) -> Callable[[Callable], Callable]:
+    """Give a command the data, run and/or model option groups; it receives ``data=DataOptions(...)``,
+    ``run=RunOptions(...)`` and ``model_options=ModelOptions(...)`` (validated: a bad value is one
+    line and exit 2)."""
+    groups = {"data", "run", "model_options"}
 
     def wrap(command: Callable) -> Callable:
-        own = [
-            p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name not in ("data", "run")
-        ]
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name not in groups]
         data_params = data_parameters(data) if data is not None else []
         run_params = run_parameters(run) if run is not None else []
-        data_names = [p.name for p in data_params]
-        run_names = [p.name for p in run_params]
+        model_params = model_parameters() if model else []
 
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> Any:
             if data is not None:
-                kwargs["data"] = DataOptions(**{k: kwargs.pop(k) for k in data_names})
+                kwargs["data"] = DataOptions(**{p.name: kwargs.pop(p.name) for p in data_params})
             if run is not None:
-                kwargs["run"] = RunOptions(**{k: kwargs.pop(k) for k in run_names})
+                kwargs["run"] = RunOptions(**{p.name: kwargs.pop(p.name) for p in run_params})
+            if model:
+                kwargs["model_options"] = _model_options({p.name: kwargs.pop(p.name) for p in model_params})
             return command(**kwargs)
 
         parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + data_params + run_params
+        parameters += model_params
         wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
         del wrapper.__wrapped__  # typer reads the signature above, not the command's own
