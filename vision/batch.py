@@ -10,9 +10,15 @@ into one ``(B, C, H, W)`` batch with one ``index_select`` per source batch.
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 import torch
+
+_parent = attrgetter("batch")
+_row = attrgetter("index")
 
 
 class ImageRow:
@@ -34,7 +40,9 @@ class ImageRow:
 
 
 class ImageRows(Sequence[ImageRow]):
-    """A ``(B, C, H, W)`` tensor seen as a sequence of :class:`ImageRow`."""
+    """A ``(B, C, H, W)`` tensor seen as a sequence of :class:`ImageRow`; a slice is again
+    :class:`ImageRows` (a view of the same tensor), so the engine can cut batches and hand
+    each job its inputs without an object per image."""
 
     def __init__(self, batch: torch.Tensor) -> None:
         self.batch = batch
@@ -42,14 +50,15 @@ class ImageRows(Sequence[ImageRow]):
     def __len__(self) -> int:
         return int(self.batch.shape[0])
 
-    def __getitem__(self, i: int) -> ImageRow:  # type: ignore[override]
+    def __getitem__(self, i: int | slice) -> Any:  # type: ignore[override]
+        if isinstance(i, slice):
+            return ImageRows(self.batch[i])
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         return ImageRow(self.batch, i % len(self))
 
     def __iter__(self) -> Iterator[ImageRow]:
-        batch = self.batch
-        return (ImageRow(batch, i) for i in range(len(self)))
+        return map(ImageRow, repeat(self.batch), range(len(self)))
 
 
 def as_tensor(image: Any) -> torch.Tensor:
@@ -64,16 +73,21 @@ def image_shape(image: Any) -> tuple[int, ...]:
 def stack_images(images: Sequence[Any]) -> torch.Tensor:
     """One ``(B, C, H, W)`` float tensor from image rows and/or ``(C, H, W)`` tensors.
 
-    All images must have the same shape (a :class:`ValueError` says which differ).
+    All images must have the same shape (a :class:`ValueError` says which differ). Rows of one
+    batch in order (:class:`ImageRows`, or a list of such rows) are a view of that batch.
     """
-    items = list(images)
+    if type(images) is ImageRows:
+        if len(images) == 0:
+            raise ValueError("no images to stack")
+        return images.batch
+    items = images if type(images) is list else list(images)
     if not items:
         raise ValueError("no images to stack")
     first = items[0]
     if type(first) is ImageRow:
         parent = first.batch
-        if all(type(x) is ImageRow and x.batch is parent for x in items):
-            rows = [x.index for x in items]
+        if set(map(type, items)) == {ImageRow} and all(p is parent for p in map(_parent, items)):
+            rows = list(map(_row, items))
             if rows == list(range(rows[0], rows[0] + len(rows))):
                 return parent[rows[0] : rows[0] + len(rows)]
             return parent.index_select(0, torch.tensor(rows, dtype=torch.long))
@@ -95,6 +109,30 @@ def stack_images(images: Sequence[Any]) -> torch.Tensor:
     if loose:
         out[torch.tensor([p for p, _ in loose])] = torch.stack([x for _, x in loose]).to(torch.float32)
     return out
+
+
+def distinct_images(images: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(distinct, which)``: the images as a batch of distinct ones and, for each image, its
+    row in that batch (``distinct[which]`` are the images). The engine passes an example's
+    source once per draw, in runs of the same object: each run is stacked once."""
+    items = images if type(images) is list else list(images)
+    n = len(items)
+    if n == 0:
+        raise ValueError("no images to stack")
+    ids = np.fromiter(map(id, items), dtype=np.uint64, count=n)
+    new_run = np.empty(n, dtype=bool)
+    new_run[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
+    distinct = stack_images([items[i] for i in starts.tolist()] if len(starts) < n else items)
+    return distinct, torch.from_numpy(np.cumsum(new_run) - 1)
+
+
+def gather_images(images: Sequence[Any]) -> torch.Tensor:
+    """A NEW ``(B, C, H, W)`` float tensor of ``images`` (free to modify in place), each
+    distinct source image stacked once (:func:`distinct_images`)."""
+    distinct, which = distinct_images(images)
+    return distinct.index_select(0, which)
 
 
 def png_data_uri(image: Any) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Hashable, Sequence
+from typing import Any, Hashable, Iterator, Sequence
 
 import numpy as np
 
@@ -56,17 +56,70 @@ def draw_key(prefix: bytes, k: int) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
 
 
-def draw_keys(prefix: bytes, start: int, stop: int) -> list[int]:
-    """``[draw_key(prefix, k) for k in range(start, stop)]``: the common bytes are hashed once
-    and each key continues a copy of that hash state (the same digests, half the work)."""
+def draw_keys(prefix: bytes, start: int, stop: int) -> DrawKeys:
+    """``[draw_key(prefix, k) for k in range(start, stop)]`` as :class:`DrawKeys`: the common
+    bytes are hashed once and each key continues a copy of that hash state (the same digests)."""
     head = hashlib.blake2b(struct.pack("<I", len(prefix)) + prefix + _DRAW_INDEX_HEADER, digest_size=16)
-    copy, pack, from_bytes = head.copy, _pack_draw_index, int.from_bytes
-    keys = []
+    copy, pack = head.copy, _pack_draw_index
+    digests = []
     for k in range(start, stop):
         h = copy()
         h.update(pack(k))
-        keys.append(from_bytes(h.digest(), "little"))
-    return keys
+        digests.append(h.digest())
+    return DrawKeys(b"".join(digests))
+
+
+class DrawKeys(Sequence[int]):
+    """Stream keys held as their 16-byte digests (each key is its digest read as a
+    little-endian integer): a sequence of the same ints as :func:`draw_key` gives, whose
+    streams are started by :func:`uniforms` and friends without an int per key."""
+
+    __slots__ = ("digests",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, digests: bytes) -> None:
+        if len(digests) % 16:
+            raise ValueError("DrawKeys holds 16-byte digests")
+        self.digests = digests
+
+    @classmethod
+    def join(cls, blocks: Sequence[Sequence[int]]) -> Sequence[int]:
+        """The keys of every block in order: :class:`DrawKeys` when every block is, else a list."""
+        if all(type(b) is DrawKeys for b in blocks):
+            return cls(b"".join([b.digests for b in blocks]))  # type: ignore[attr-defined]
+        return [k for b in blocks for k in b]
+
+    def __len__(self) -> int:
+        return len(self.digests) >> 4
+
+    def __getitem__(self, i: int | slice) -> Any:  # type: ignore[override]
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return DrawKeys(self.digests[16 * start : 16 * max(start, stop)])
+            return [self[j] for j in range(start, stop, step)]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(i)
+        i %= n
+        return int.from_bytes(self.digests[16 * i : 16 * i + 16], "little")
+
+    def __iter__(self) -> Iterator[int]:
+        d = self.digests
+        return (int.from_bytes(d[i : i + 16], "little") for i in range(0, len(d), 16))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is DrawKeys:
+            return self.digests == other.digests
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"DrawKeys({list(self)!r})"
+
+    def folded(self) -> np.ndarray:
+        """Each key's high 64 bits xor its low 64 bits, as uint64."""
+        words = np.frombuffer(self.digests, dtype="<u8").reshape(-1, 2)
+        return np.bitwise_xor(words[:, 0], words[:, 1], dtype=np.uint64)
 
 
 def generator(key: int) -> np.random.Generator:
@@ -104,7 +157,10 @@ def _splitmix64_(x: np.ndarray, tmp: np.ndarray) -> np.ndarray:
 
 def _folded(keys: Sequence[int]) -> np.ndarray:
     """Each 128-bit key folded to 64 bits (high half xor low half) and mixed: its stream's base."""
-    folded = np.array([((k >> 64) ^ k) & _MASK64 for k in keys], dtype=np.uint64)
+    if type(keys) is DrawKeys:
+        folded = keys.folded()
+    else:
+        folded = np.array([((k >> 64) ^ k) & _MASK64 for k in keys], dtype=np.uint64)
     return _splitmix64_(folded, np.empty_like(folded))
 
 
