@@ -16,6 +16,7 @@ Two ways to consume a key:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from typing import Any, Hashable, Iterator, Sequence
@@ -59,14 +60,19 @@ def draw_key(prefix: bytes, k: int) -> int:
 def draw_keys(prefix: bytes, start: int, stop: int) -> DrawKeys:
     """``[draw_key(prefix, k) for k in range(start, stop)]`` as :class:`DrawKeys`: the common
     bytes are hashed once and each key continues a copy of that hash state (the same digests)."""
-    head = hashlib.blake2b(struct.pack("<I", len(prefix)) + prefix + _DRAW_INDEX_HEADER, digest_size=16)
-    copy, pack = head.copy, _pack_draw_index
+    copy, pack = _hashed_head(prefix).copy, _pack_draw_index
     digests = []
     for k in range(start, stop):
         h = copy()
         h.update(pack(k))
         digests.append(h.digest())
     return DrawKeys(b"".join(digests))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hashed_head(prefix: bytes) -> Any:
+    """The hash state after the bytes every draw key of ``prefix`` starts with (only copied)."""
+    return hashlib.blake2b(struct.pack("<I", len(prefix)) + prefix + _DRAW_INDEX_HEADER, digest_size=16)
 
 
 class DrawKeys(Sequence[int]):
