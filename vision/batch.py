@@ -92,6 +92,11 @@ def stack_images(images: Sequence[Any]) -> torch.Tensor:
                 return parent[rows[0] : rows[0] + len(rows)]
             return parent.index_select(0, torch.tensor(rows, dtype=torch.long))
     shape = image_shape(first)
+    if type(first) is torch.Tensor and set(map(type, items)) == {torch.Tensor}:
+        try:  # plain tensors (an example's source images): one stack
+            return torch.stack(items).to(torch.float32)
+        except RuntimeError:
+            pass  # different shapes: said below
     groups: dict[int, tuple[torch.Tensor, list[int], list[int]]] = {}
     loose: list[tuple[int, torch.Tensor]] = []
     for pos, x in enumerate(items):
