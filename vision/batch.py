@@ -40,25 +40,41 @@ class ImageRow:
 
 
 class ImageRows(Sequence[ImageRow]):
-    """A ``(B, C, H, W)`` tensor seen as a sequence of :class:`ImageRow`; a slice is again
-    :class:`ImageRows` (a view of the same tensor), so the engine can cut batches and hand
-    each job its inputs without an object per image."""
+    """Rows ``start..stop-1`` of a ``(B, C, H, W)`` tensor seen as a sequence of
+    :class:`ImageRow`; a slice is again :class:`ImageRows` of the same tensor (no tensor
+    slicing until :attr:`batch` is read), so the engine can cut batches and hand each job its
+    inputs without an object per image."""
 
-    def __init__(self, batch: torch.Tensor) -> None:
-        self.batch = batch
+    __slots__ = ("parent", "start", "stop")
+
+    def __init__(self, batch: torch.Tensor, start: int = 0, stop: int | None = None) -> None:
+        self.parent = batch
+        self.start = start
+        self.stop = int(batch.shape[0]) if stop is None else stop
+
+    @property
+    def batch(self) -> torch.Tensor:
+        """The rows as one ``(n, C, H, W)`` tensor (a view)."""
+        if self.start == 0 and self.stop == self.parent.shape[0]:
+            return self.parent
+        return self.parent[self.start : self.stop]
 
     def __len__(self) -> int:
-        return int(self.batch.shape[0])
+        return self.stop - self.start
 
     def __getitem__(self, i: int | slice) -> Any:  # type: ignore[override]
+        n = self.stop - self.start
         if isinstance(i, slice):
-            return ImageRows(self.batch[i])
-        if not -len(self) <= i < len(self):
+            a, b, step = i.indices(n)
+            if step != 1:
+                return [self[j] for j in range(a, b, step)]
+            return ImageRows(self.parent, self.start + a, self.start + max(a, b))
+        if not -n <= i < n:
             raise IndexError(i)
-        return ImageRow(self.batch, i % len(self))
+        return ImageRow(self.parent, self.start + i % n)
 
     def __iter__(self) -> Iterator[ImageRow]:
-        return map(ImageRow, repeat(self.batch), range(len(self)))
+        return map(ImageRow, repeat(self.parent), range(self.start, self.stop))
 
 
 def as_tensor(image: Any) -> torch.Tensor:
