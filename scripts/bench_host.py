@@ -141,7 +141,12 @@ def null_text_classifier(tokenizer, num_labels: int = 2):
     )
 
 
+WARMUP = 0  # untimed runs of each case before the timed ones (--warmup)
+
+
 def timed(fn, repeats: int) -> tuple[dict, object]:
+    for _ in range(WARMUP):
+        fn()
     walls, cpus, out = [], [], None
     for _ in range(repeats):
         w, c = time.perf_counter(), time.process_time()
@@ -449,6 +454,9 @@ def main() -> None:
     ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny")
     ap.add_argument("--json", default=None)
     ap.add_argument(
+        "--warmup", type=int, default=0, help="untimed runs of each case first (the steady state of a long run)"
+    )
+    ap.add_argument(
         "--median-of",
         nargs="+",
         default=None,
@@ -460,6 +468,8 @@ def main() -> None:
         merge_medians(args.median_of, args.json)
         return
     args.shared = shared
+    global WARMUP
+    WARMUP = args.warmup
     cases = set(args.cases.split(","))
 
     import torch
@@ -492,6 +502,7 @@ def main() -> None:
         "max_steps": args.max_steps,
         "batch_size": args.batch_size,
         "repeats": args.repeats,
+        "warmup": args.warmup,
         "rows": [],
     }
     print(f"code {code} @ {commit}; load average {load}; median of {args.repeats} runs")

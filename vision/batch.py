@@ -10,9 +10,15 @@ into one ``(B, C, H, W)`` batch with one ``index_select`` per source batch.
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 import torch
+
+_parent = attrgetter("batch")
+_row = attrgetter("index")
 
 
 class ImageRow:
@@ -34,22 +40,41 @@ class ImageRow:
 
 
 class ImageRows(Sequence[ImageRow]):
-    """A ``(B, C, H, W)`` tensor seen as a sequence of :class:`ImageRow`."""
+    """Rows ``start..stop-1`` of a ``(B, C, H, W)`` tensor seen as a sequence of
+    :class:`ImageRow`; a slice is again :class:`ImageRows` of the same tensor (no tensor
+    slicing until :attr:`batch` is read), so the engine can cut batches and hand each job its
+    inputs without an object per image."""
 
-    def __init__(self, batch: torch.Tensor) -> None:
-        self.batch = batch
+    __slots__ = ("parent", "start", "stop")
+
+    def __init__(self, batch: torch.Tensor, start: int = 0, stop: int | None = None) -> None:
+        self.parent = batch
+        self.start = start
+        self.stop = int(batch.shape[0]) if stop is None else stop
+
+    @property
+    def batch(self) -> torch.Tensor:
+        """The rows as one ``(n, C, H, W)`` tensor (a view)."""
+        if self.start == 0 and self.stop == self.parent.shape[0]:
+            return self.parent
+        return self.parent[self.start : self.stop]
 
     def __len__(self) -> int:
-        return int(self.batch.shape[0])
+        return self.stop - self.start
 
-    def __getitem__(self, i: int) -> ImageRow:  # type: ignore[override]
-        if not -len(self) <= i < len(self):
+    def __getitem__(self, i: int | slice) -> Any:  # type: ignore[override]
+        n = self.stop - self.start
+        if isinstance(i, slice):
+            a, b, step = i.indices(n)
+            if step != 1:
+                return [self[j] for j in range(a, b, step)]
+            return ImageRows(self.parent, self.start + a, self.start + max(a, b))
+        if not -n <= i < n:
             raise IndexError(i)
-        return ImageRow(self.batch, i % len(self))
+        return ImageRow(self.parent, self.start + i % n)
 
     def __iter__(self) -> Iterator[ImageRow]:
-        batch = self.batch
-        return (ImageRow(batch, i) for i in range(len(self)))
+        return map(ImageRow, repeat(self.parent), range(self.start, self.stop))
 
 
 def as_tensor(image: Any) -> torch.Tensor:
@@ -64,20 +89,30 @@ def image_shape(image: Any) -> tuple[int, ...]:
 def stack_images(images: Sequence[Any]) -> torch.Tensor:
     """One ``(B, C, H, W)`` float tensor from image rows and/or ``(C, H, W)`` tensors.
 
-    All images must have the same shape (a :class:`ValueError` says which differ).
+    All images must have the same shape (a :class:`ValueError` says which differ). Rows of one
+    batch in order (:class:`ImageRows`, or a list of such rows) are a view of that batch.
     """
-    items = list(images)
+    if type(images) is ImageRows:
+        if len(images) == 0:
+            raise ValueError("no images to stack")
+        return images.batch
+    items = images if type(images) is list else list(images)
     if not items:
         raise ValueError("no images to stack")
     first = items[0]
     if type(first) is ImageRow:
         parent = first.batch
-        if all(type(x) is ImageRow and x.batch is parent for x in items):
-            rows = [x.index for x in items]
+        if set(map(type, items)) == {ImageRow} and all(p is parent for p in map(_parent, items)):
+            rows = list(map(_row, items))
             if rows == list(range(rows[0], rows[0] + len(rows))):
                 return parent[rows[0] : rows[0] + len(rows)]
             return parent.index_select(0, torch.tensor(rows, dtype=torch.long))
     shape = image_shape(first)
+    if type(first) is torch.Tensor and set(map(type, items)) == {torch.Tensor}:
+        try:  # plain tensors (an example's source images): one stack
+            return torch.stack(items).to(torch.float32)
+        except RuntimeError:
+            pass  # different shapes: said below
     groups: dict[int, tuple[torch.Tensor, list[int], list[int]]] = {}
     loose: list[tuple[int, torch.Tensor]] = []
     for pos, x in enumerate(items):
@@ -95,6 +130,30 @@ def stack_images(images: Sequence[Any]) -> torch.Tensor:
     if loose:
         out[torch.tensor([p for p, _ in loose])] = torch.stack([x for _, x in loose]).to(torch.float32)
     return out
+
+
+def distinct_images(images: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(distinct, which)``: the images as a batch of distinct ones and, for each image, its
+    row in that batch (``distinct[which]`` are the images). The engine passes an example's
+    source once per draw, in runs of the same object: each run is stacked once."""
+    items = images if type(images) is list else list(images)
+    n = len(items)
+    if n == 0:
+        raise ValueError("no images to stack")
+    ids = np.fromiter(map(id, items), dtype=np.uint64, count=n)
+    new_run = np.empty(n, dtype=bool)
+    new_run[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=new_run[1:])
+    starts = np.flatnonzero(new_run)
+    distinct = stack_images([items[i] for i in starts.tolist()] if len(starts) < n else items)
+    return distinct, torch.from_numpy(np.cumsum(new_run) - 1)
+
+
+def gather_images(images: Sequence[Any]) -> torch.Tensor:
+    """A NEW ``(B, C, H, W)`` float tensor of ``images`` (free to modify in place), each
+    distinct source image stacked once (:func:`distinct_images`)."""
+    distinct, which = distinct_images(images)
+    return distinct.index_select(0, which)
 
 
 def png_data_uri(image: Any) -> str:

@@ -227,18 +227,48 @@ def change_pixels(x: torch.Tensor, keys: Sequence[int], k: int) -> torch.Tensor:
     """The paper's perturbation: ``k`` positions with replacement, each set (every channel
     independently) to a uniform integer in 0..254 / 255. Where a position is drawn twice,
     the later draw wins, as in the authors' sequential loop."""
+    return change_pixels_(x.clone(), keys, k)
+
+
+def change_pixels_(x: torch.Tensor, keys: Sequence[int], k: int) -> torch.Tensor:
+    """:func:`change_pixels` written into ``x`` (a batch the caller owns), which it returns."""
     B, C, H, W = x.shape
+    HW = H * W
     k = k or auto_k(H, W)
+    if not x.is_contiguous():
+        x = x.contiguous()
     u = uniforms(keys, k * (1 + C))
-    pos = np.minimum((u[:, :k] * (H * W)).astype(np.int64), H * W - 1)
-    values = np.floor(u[:, k:] * 255.0).reshape(B, k, C)
-    same = pos[:, :, None] == pos[:, None, :]
-    last = k - 1 - np.argmax(same[:, :, ::-1], axis=2)
-    values = np.take_along_axis(values, last[:, :, None], axis=1) / 255.0
-    out = x.reshape(B, C, H * W).clone()
-    index = torch.from_numpy(pos).view(B, 1, k).expand(B, C, k)
-    out.scatter_(2, index, _floats(values).transpose(1, 2))
-    return out.view(B, C, H, W)
+    cells = (u[:, :k] * HW).astype(np.int64)
+    np.minimum(cells, HW - 1, out=cells)
+    cells += np.arange(0, B * HW, HW)[:, None]  # position in the whole batch of positions
+    cells = cells.reshape(-1)
+    # The last draw of each position of an image wins: every cell keeps the largest draw index
+    # that hit it (ufunc.at applies repeated indices one by one), and a draw is written only
+    # where it is that one, so the writes go to distinct cells, in any order.
+    draws = _draw_indices(k, B)
+    latest = np.empty(B * HW, dtype=draws.dtype)
+    latest[cells] = 0
+    np.maximum.at(latest, cells, draws)
+    wins = latest[cells] == draws
+    values = np.floor(u[:, k:].reshape(B * k, C)[wins] * 255.0) / 255.0
+    target = cells[wins]
+    if C > 1:
+        image = target // HW
+        target = (target + image * ((C - 1) * HW))[:, None] + np.arange(0, C * HW, HW)
+    x.numpy().reshape(-1)[target] = values.astype(np.float32).reshape(target.shape)
+    return x
+
+
+def _draw_indices(k: int, images: int) -> np.ndarray:
+    """``0..k-1`` once per image, flat (read-only; a slice of a cached array)."""
+    return _tiled_range(k, 1 << max(0, images - 1).bit_length())[: k * images]
+
+
+@functools.lru_cache(maxsize=8)
+def _tiled_range(k: int, images: int) -> np.ndarray:
+    out = np.tile(np.arange(k, dtype=np.min_scalar_type(k - 1)), images)
+    out.flags.writeable = False
+    return out
 
 
 def gaussian_noise(x: torch.Tensor, keys: Sequence[int], sigma: float) -> torch.Tensor:

@@ -46,19 +46,41 @@ from textrobust.core.perturbation import Param, Perturbation, PerturbationType, 
 # Registering is light (no torch): the operations live in vision.ops, imported on first build.
 
 
+# operations that can write into the batch they are given, and a batch size for them whose
+# images stay in the cache from the copy of the sources to the writes of the perturbation
+_IN_PLACE = {"change_pixels": "change_pixels_"}
+_IN_PLACE_BYTES = 1 << 21
+
+
 def _batched(name: str, random: bool, args: dict[str, Any]) -> Callable[[Sequence[Any], Sequence[int]], Any]:
-    """``perturb_batch`` that stacks the images, applies ``vision.ops.<name>`` and returns
-    :class:`~vision.batch.ImageRows`."""
+    """``perturb_batch`` that gathers the images into a new batch (each distinct source image
+    stacked once), applies ``vision.ops.<name>`` and returns :class:`~vision.batch.ImageRows`.
+    An operation that works in place is applied to the batch block by block, each block
+    right after its images are copied in."""
+    import torch
+
     from vision import ops
-    from vision.batch import ImageRows, stack_images
+    from vision.batch import ImageRows, distinct_images
 
     fn = getattr(ops, name)
+    fn_ = getattr(ops, _IN_PLACE[name]) if random and name in _IN_PLACE else None
 
     def perturb_batch(images: Sequence[Any], keys: Sequence[int]) -> ImageRows:
-        x = stack_images(images)
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"images must be (C, H, W) tensors with C = 1 or 3, got {tuple(x.shape[1:])}")
-        return ImageRows(fn(x, list(keys), **args) if random else fn(x, **args))
+        distinct, which = distinct_images(images)
+        if distinct.ndim != 4 or distinct.shape[1] not in (1, 3):
+            raise ValueError(f"images must be (C, H, W) tensors with C = 1 or 3, got {tuple(distinct.shape[1:])}")
+        keys = keys if isinstance(keys, Sequence) else list(keys)
+        if fn_ is None:
+            x = distinct.index_select(0, which)
+            return ImageRows(fn(x, keys, **args) if random else fn(x, **args))
+        out = torch.empty((len(which), *distinct.shape[1:]), dtype=distinct.dtype)
+        step = max(1, _IN_PLACE_BYTES // max(1, distinct[0].nbytes))
+        for start in range(0, len(which), step):
+            block = out[start : start + step]
+            torch.index_select(distinct, 0, which[start : start + step], out=block)
+            if fn_(block, keys[start : start + step], **args) is not block:
+                raise AssertionError(f"ops.{_IN_PLACE[name]} did not work in place")
+        return ImageRows(out)
 
     return perturb_batch
 

@@ -21,12 +21,15 @@ their index, not by when they are run (see :mod:`textrobust.core.random`).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 from textrobust.core.perturbation import Perturbation
+from textrobust.core.random import DrawKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +178,11 @@ class Engine:
         self.stats.rounds += 1
         asked = [(job, list(job.queries(budget))) for job in active]
         widths = [sum(map(_width, queries)) for _, queries in asked]
-        inputs = self._materialise(asked)
+        round_inputs = self._materialise(asked)
+        if self.key is None and self.size is None:
+            self._round_in_order(asked, widths, round_inputs)
+            return
+        inputs = round_inputs.flat()
         keys = [self.key(x) for x in inputs] if self.key is not None else None
         predictions: list[int | None] = [None] * len(inputs)
         to_run: list[int] = []  # positions whose input goes to the model
@@ -221,6 +228,29 @@ class Engine:
             job.receive(inputs[pos : pos + n], preds)
             pos += n
 
+    def _round_in_order(self, asked: list[tuple[Job, list[Query]]], widths: list[int], inputs: _RoundInputs) -> None:
+        """A round without deduplication or sorting: every input goes to the model in query
+        order, so batches (and each job's inputs) are slices of the perturbations' outputs,
+        with no bookkeeping per input. The same batches and labels as the general path."""
+        n = len(inputs)
+        for (job, _), width in zip(asked, widths):
+            if isinstance(getattr(job, "model_calls", None), int):
+                job.model_calls += width
+        self.stats.queries += n
+        self.stats.model_calls += n
+        batches = [inputs.take(start, min(start + self.batch_size, n)) for start in range(0, n, self.batch_size)]
+        predictions: list[int] = []
+        for batch, labels in zip(batches, self._classify_all(batches)):
+            self.stats.batches += 1
+            ints = _ints(labels)
+            if len(ints) != len(batch):
+                raise ValueError(f"the classifier returned {len(ints)} labels for {len(batch)} inputs")
+            predictions.extend(ints)
+        pos = 0
+        for (job, _), width in zip(asked, widths):
+            job.receive(inputs.take(pos, pos + width), predictions[pos : pos + width])
+            pos += width
+
     def _classify_all(self, batches: list[list[Any]]) -> list[Sequence[int]]:
         """The labels of every batch. With ``overlap`` and a staged classifier (``prepare``,
         ``run``, ``collect``), a background thread prepares batch t+1 while batch t runs, and
@@ -245,31 +275,113 @@ class Engine:
         return [c.collect(h) for h in handles]
 
     @staticmethod
-    def _materialise(asked: list[tuple[Job, list[Query]]]) -> list[Any]:
+    def _materialise(asked: list[tuple[Job, list[Query]]]) -> _RoundInputs:
         """The input of every query, in order; draws are applied in one batch per perturbation."""
-        flat: list[Any] = []
-        groups: dict[int, tuple[Perturbation, list[int], list[Any], list[int]]] = {}
+        inputs = _RoundInputs()
+        groups: dict[int, tuple[Perturbation, list[tuple[int, int]], list[Any], list[Sequence[int]]]] = {}
         for job, queries in asked:
             for q in queries:
                 kind = type(q)
                 if kind is Given or isinstance(q, Given):
-                    flat.append(q.value)
+                    inputs.given(q.value)
                     continue
                 group = groups.get(id(q.perturbation))
                 if group is None:
                     group = groups[id(q.perturbation)] = (q.perturbation, [], [], [])
                 if kind is Draws:
                     n = len(q.keys)
-                    group[1].extend(range(len(flat), len(flat) + n))
-                    group[2].extend([job.source] * n)
-                    group[3].extend(q.keys)
-                    flat.extend([None] * n)
+                    group[3].append(q.keys)
                 else:
-                    group[1].append(len(flat))
-                    group[2].append(job.source)
-                    group[3].append(q.key)
-                    flat.append(None)
-        for perturbation, positions, sources, keys in groups.values():
-            for i, x in zip(positions, perturbation.apply(sources, keys)):
-                flat[i] = x
-        return flat
+                    n = 1
+                    group[3].append((q.key,))
+                group[1].append((inputs.reserve(n), n))
+                group[2].extend([job.source] * n)
+        for perturbation, slots, sources, blocks in groups.values():
+            keys = DrawKeys.join(blocks)
+            out = perturbation.apply(sources, keys)
+            if not isinstance(out, Sequence):
+                out = list(out)
+            if len(out) != len(keys):
+                raise ValueError(f"{perturbation.name} returned {len(out)} inputs for {len(keys)} draws")
+            start = 0
+            for slot, n in slots:
+                inputs.fill(slot, out, start, start + n)
+                start += n
+        return inputs
+
+
+def _ints(labels: Sequence[int] | np.ndarray) -> list[int]:
+    """Labels as a list of Python ints."""
+    if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu":
+        return labels.tolist()
+    return [int(label) for label in labels]
+
+
+class _RoundInputs:
+    """The inputs of one round, in query order, as slices of the sequences that hold them (each
+    perturbation's output, and a list of the given inputs): no object or list entry per input
+    until someone asks for one. Adjacent slices of one sequence are joined, so the inputs of a
+    round of one perturbation are one slice."""
+
+    def __init__(self) -> None:
+        self._given: list[Any] = []
+        self._pieces: list[list[Any]] = []  # [sequence, start, stop]; sequence None: not filled yet
+        self._starts: list[int] | None = None  # each piece's first position, once filled
+
+    def given(self, value: Any) -> None:
+        i = len(self._given)
+        self._given.append(value)
+        last = self._pieces[-1] if self._pieces else None
+        if last is not None and last[0] is self._given and last[2] == i:
+            last[2] = i + 1
+        else:
+            self._pieces.append([self._given, i, i + 1])
+
+    def reserve(self, n: int) -> int:
+        """A slot for ``n`` inputs computed later (:meth:`fill`)."""
+        self._pieces.append([None, 0, n])
+        return len(self._pieces) - 1
+
+    def fill(self, slot: int, sequence: Sequence[Any], start: int, stop: int) -> None:
+        self._pieces[slot] = [sequence, start, stop]
+
+    def _joined(self) -> tuple[list[list[Any]], list[int]]:
+        if self._starts is None:
+            pieces: list[list[Any]] = []
+            for piece in self._pieces:
+                if pieces and pieces[-1][0] is piece[0] and pieces[-1][2] == piece[1]:
+                    pieces[-1][2] = piece[2]
+                elif piece[2] > piece[1]:
+                    pieces.append(list(piece))
+            starts, pos = [], 0
+            for _, a, b in pieces:
+                starts.append(pos)
+                pos += b - a
+            self._pieces, self._starts, self._total = pieces, starts, pos
+        return self._pieces, self._starts
+
+    def __len__(self) -> int:
+        self._joined()
+        return self._total
+
+    def take(self, start: int, stop: int) -> Sequence[Any]:
+        """Inputs ``start..stop-1``: a slice of the sequence that holds them, or a list."""
+        pieces, starts = self._joined()
+        if stop <= start:
+            return []
+        i = bisect_right(starts, start) - 1
+        seq, a, b = pieces[i]
+        offset = start - starts[i] + a
+        if offset + (stop - start) <= b:
+            return seq[offset : offset + (stop - start)]
+        out: list[Any] = list(seq[offset:b])
+        for seq, a, b in pieces[i + 1 :]:
+            if len(out) >= stop - start:
+                break
+            out.extend(seq[a : a + min(b - a, stop - start - len(out))])
+        return out
+
+    def flat(self) -> list[Any]:
+        """Every input, as one list."""
+        pieces, _ = self._joined()
+        return list(chain.from_iterable(seq[a:b] for seq, a, b in pieces))

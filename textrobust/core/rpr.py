@@ -53,17 +53,17 @@ class RPRJob:
         self._finished = [False] * n
         self._next = [1] * n  # next draw index to ask for, per perturbation
         self._prefix = [stream_prefix(self.seed, self.example_id, p.spec.canonical) for p in self.perturbations]
-        self._asked: list[tuple[int, int]] = []  # (perturbation index or -1 for clean, draw index)
+        self._asked: list[tuple[int, int, int]] = []  # (perturbation or -1 for clean, first draw, count)
 
     @property
     def done(self) -> bool:
         return all(self._finished)
 
     def queries(self, budget: int) -> list[Query]:
-        asked: list[tuple[int, int]] = []
+        asked: list[tuple[int, int, int]] = []
         out: list[Query] = []
         if self.clean_prediction is None:
-            asked.append((-1, 0))
+            asked.append((-1, 0, 1))
             out.append(Given(self.source))
         open_ = [j for j, f in enumerate(self._finished) if not f]
         clean_right = self.clean_prediction == self.label
@@ -73,35 +73,40 @@ class RPRJob:
             if not clean_right and start > 1:
                 continue  # only draw 1 is needed until the clean prediction is known right
             stop = min(self.max_steps, start + per - 1)
-            asked.extend([(j, k) for k in range(start, stop + 1)])
+            asked.append((j, start, stop + 1 - start))
             out.append(Draws(self.perturbations[j], draw_keys(self._prefix[j], start, stop + 1)))
         self._asked = asked
         return out
 
     def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
-        pairs = list(zip(self._asked, inputs, predictions))
-        for (j, _), _, pred in pairs:
-            if j == -1:
-                self.clean_prediction = int(pred)
-        for (j, k), x, pred in pairs:
+        # the answers come in blocks, as asked: (perturbation index or -1 for clean, first draw, count)
+        if self._asked and self._asked[0][0] == -1:
+            self.clean_prediction = int(predictions[0])
+        label, pos = self.label, 0
+        for j, start, count in self._asked:
+            block = list(predictions[pos : pos + count])
+            first = pos
+            pos += count
             if j == -1 or self._finished[j]:
                 continue
-            if k == 1:
-                self.draw1_prediction[j] = int(pred)
-            if self.clean_prediction != self.label:
+            if start == 1:
+                self.draw1_prediction[j] = int(block[0])
+            if self.clean_prediction != label:
                 if self.draw1_prediction[j] is not None:
                     self.first_flip[j] = 0
                     self._finished[j] = True
                 continue
-            if pred != self.label:
-                # draws of one perturbation arrive in increasing k: the first is the first flip
-                self.first_flip[j] = k
-                self.flipped_input[j] = x
-                self._finished[j] = True
-            else:
-                self._next[j] = k + 1
-                if k >= self.max_steps:
+            if block.count(label) == count:
+                last = start + count - 1
+                self._next[j] = last + 1
+                if last >= self.max_steps:
                     self._finished[j] = True
+                continue
+            # draws of one perturbation arrive in increasing k: the first other label is the first flip
+            i = next(i for i, pred in enumerate(block) if pred != label)
+            self.first_flip[j] = start + i
+            self.flipped_input[j] = inputs[first + i]
+            self._finished[j] = True
         self._asked = []
 
     def record(self, encode: Callable[[Any], Any] = lambda x: x, flipped_field: str = "flipped_input") -> dict:
