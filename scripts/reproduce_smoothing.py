@@ -1,15 +1,18 @@
-"""Reproduce the qualitative findings of Gaussian and denoised smoothing on MNIST (docs/smoothing.md).
+"""Reproduce the qualitative findings of Gaussian and denoised smoothing (docs/smoothing.md).
 
 For each sigma: certify (a) the clean-trained classifier alone, (b) the same classifier with the
 denoiser trained at that sigma in front, (c) the classifier trained with Gaussian noise of that
-sigma, on the same test images with the same seed (so the same noise draws), with ``vision.certify``
+sigma, on the same test images of ``--dataset`` (mnist or cifar10; the name used in the report) with the same seed (so the same noise draws), with ``vision.certify``
 (the fast procedure unless ``--procedure cohen``). Each run's files go to ``--output/sigma-<s>/<a|b|c>``
 (resumable); ``--output/report.json`` and ``report.md`` collect certified accuracy at each radius with
 95% Clopper-Pearson intervals and paired comparisons (Tango 95% intervals of the differences on the
 same images) for (b) - (a) and (c) - (b). Models come from scripts/train_smoothing_models.py.
 
     PYTHONPATH=$PWD python scripts/reproduce_smoothing.py --models vision/results/smoothing/models \\
-        --data ../shared/data/mnist/idx --output vision/results/smoothing --limit 100 --n 10000
+        --data ../shared/data/mnist/idx --output vision/results/smoothing --limit 500 --n 2000
+    PYTHONPATH=$PWD python scripts/reproduce_smoothing.py --dataset cifar10 \\
+        --models vision/results/smoothing/cifar10/models --data ../shared/data/cifar10 \\
+        --output vision/results/smoothing/cifar10 --limit 500 --n 10000
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 CONFIGS = {
     "a": ("clean classifier", "clean", None),
     "b": ("clean classifier + denoiser", "clean", "denoiser-{s:g}"),
@@ -34,6 +38,7 @@ def _certified(r: dict, radius: float) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="mnist", choices=sorted(DATASET_NAMES), help="which dataset --data is")
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--output", type=Path, required=True)
@@ -54,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from vision.smoothing.report import plot_curves
 
     torch.set_num_threads(1)
+    dataset = DATASET_NAMES[args.dataset]
     summary: dict = {
-        "dataset": args.data,
+        "dataset": dataset,
+        "data": args.data,
         "split": "test",
         "images": f"the first {args.limit} test images",
         "procedure": args.procedure,
@@ -70,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(sys.argv[1:] if argv is None else argv),
     }
     md = [
-        "# Gaussian and denoised smoothing on MNIST (reproduction)",
+        f"# Gaussian and denoised smoothing on {dataset} (reproduction)",
         "",
         (
-            f"{args.limit} MNIST test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
+            f"{args.limit} {dataset} test images, procedure `{args.procedure}` (n0 = {args.n0}, n = {args.n}, alpha = {args.alpha:g}), "
             f"seed {args.seed}. Certified accuracy at L2 radius r (pixel scale [0, 1]) with 95% Clopper-Pearson intervals."
         ),
         "",
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         plot_curves(
             curves,
             args.output / f"sigma-{key}" / "certified_accuracy.png",
-            title=f"MNIST, sigma = {key} (n = {args.limit})",
+            title=f"{dataset}, sigma = {key} (n = {args.limit})",
         )
         md += [
             f"## sigma = {key}",
