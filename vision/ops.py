@@ -238,37 +238,26 @@ def change_pixels_(x: torch.Tensor, keys: Sequence[int], k: int) -> torch.Tensor
     if not x.is_contiguous():
         x = x.contiguous()
     u = uniforms(keys, k * (1 + C))
-    cells = (u[:, :k] * HW).astype(np.int64)
+    # Draw j of every image is written by one assignment, j = 0..k-1 in order: where a
+    # position is drawn twice the later draw overwrites it, and the writes of one assignment
+    # go to distinct cells (one per image).
+    cells = (u[:, :k].T * HW).astype(np.int64)  # (k, B)
     np.minimum(cells, HW - 1, out=cells)
-    cells += np.arange(0, B * HW, HW)[:, None]  # position in the whole batch of positions
-    cells = cells.reshape(-1)
-    # The last draw of each position of an image wins: every cell keeps the largest draw index
-    # that hit it (ufunc.at applies repeated indices one by one), and a draw is written only
-    # where it is that one, so the writes go to distinct cells, in any order.
-    draws = _draw_indices(k, B)
-    latest = np.empty(B * HW, dtype=draws.dtype)
-    latest[cells] = 0
-    np.maximum.at(latest, cells, draws)
-    wins = latest[cells] == draws
-    values = np.floor(u[:, k:].reshape(B * k, C)[wins] * 255.0) / 255.0
-    target = cells[wins]
-    if C > 1:
-        image = target // HW
-        target = (target + image * ((C - 1) * HW))[:, None] + np.arange(0, C * HW, HW)
-    x.numpy().reshape(-1)[target] = values.astype(np.float32).reshape(target.shape)
+    cells += np.arange(0, B * C * HW, C * HW)  # position in the whole batch
+    values = u[:, k:].reshape(B, k, C).transpose(1, 0, 2) * 255.0  # (k, B, C)
+    np.floor(values, out=values)
+    values /= 255.0
+    values = values.astype(np.float32)
+    flat = x.numpy().reshape(-1)
+    if C == 1:
+        values = values.reshape(k, B)
+        for j in range(k):
+            flat[cells[j]] = values[j]
+    else:
+        channels = np.arange(0, C * HW, HW)
+        for j in range(k):
+            flat[cells[j][:, None] + channels] = values[j]
     return x
-
-
-def _draw_indices(k: int, images: int) -> np.ndarray:
-    """``0..k-1`` once per image, flat (read-only; a slice of a cached array)."""
-    return _tiled_range(k, 1 << max(0, images - 1).bit_length())[: k * images]
-
-
-@functools.lru_cache(maxsize=8)
-def _tiled_range(k: int, images: int) -> np.ndarray:
-    out = np.tile(np.arange(k, dtype=np.min_scalar_type(k - 1)), images)
-    out.flags.writeable = False
-    return out
 
 
 def gaussian_noise(x: torch.Tensor, keys: Sequence[int], sigma: float) -> torch.Tensor:

@@ -39,6 +39,8 @@ their robust ratio is the accuracy on the transformed images; ``--max-steps 1`` 
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any, Callable, Mapping, Sequence
 
 from textrobust.core.perturbation import Param, Perturbation, PerturbationType, Spec, register
@@ -50,6 +52,56 @@ from textrobust.core.perturbation import Param, Perturbation, PerturbationType, 
 # images stay in the cache from the copy of the sources to the writes of the perturbation
 _IN_PLACE = {"change_pixels": "change_pixels_"}
 _IN_PLACE_BYTES = 1 << 21
+
+
+class _Buffers:
+    """Output batches of an in-place operation, reused once nothing refers to them.
+
+    A fresh batch of a round's draws (megabytes) costs page faults at every round. Each
+    buffer is a torch-allocated tensor; a batch handed out is ``torch.from_numpy`` of a view
+    of the buffer's numpy array, whose storage holds a reference to that array for as long
+    as any tensor, view or :class:`~vision.batch.ImageRow` of the batch lives. A buffer whose
+    array has no reference but ours is free: no one can see its old contents (a job keeping
+    a flipped image keeps its batch's buffer out of use; a new one is allocated meanwhile).
+    Every value of a batch handed out is written by the operation, so reuse changes no result.
+    """
+
+    SLOTS = 2
+
+    def __init__(self) -> None:
+        self._arrays: list[Any] = []  # numpy views of torch-allocated tensors (flat)
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        import sys
+
+        import torch
+
+        n = math.prod(shape)
+        arrays = self._arrays
+        free = [i for i in range(len(arrays)) if sys.getrefcount(arrays[i]) == 2]  # the list's and the argument's
+        fits = [i for i in free if arrays[i].size >= n and arrays[i].dtype == _numpy_dtype(dtype)]
+        if fits:
+            i = fits[0]
+        else:
+            array = torch.empty(n, dtype=dtype).numpy()
+            if free:
+                i = free[0]
+                arrays[i] = array
+            elif len(arrays) < self.SLOTS:
+                i = len(arrays)
+                arrays.append(array)
+            else:  # every buffer is still seen somewhere: rotate (the old one lives on with its holders)
+                arrays.append(array)
+                del arrays[0]
+                i = len(arrays) - 1
+        return torch.from_numpy(arrays[i][:n].reshape(shape))
+
+
+@functools.lru_cache(maxsize=8)
+def _numpy_dtype(dtype: Any) -> Any:
+    import torch
+
+    return torch.empty(0, dtype=dtype).numpy().dtype
 
 
 def _batched(name: str, random: bool, args: dict[str, Any]) -> Callable[[Sequence[Any], Sequence[int]], Any]:
@@ -64,6 +116,7 @@ def _batched(name: str, random: bool, args: dict[str, Any]) -> Callable[[Sequenc
 
     fn = getattr(ops, name)
     fn_ = getattr(ops, _IN_PLACE[name]) if random and name in _IN_PLACE else None
+    buffers = _Buffers()
 
     def perturb_batch(images: Sequence[Any], keys: Sequence[int]) -> ImageRows:
         distinct, which = distinct_images(images)
@@ -73,7 +126,7 @@ def _batched(name: str, random: bool, args: dict[str, Any]) -> Callable[[Sequenc
         if fn_ is None:
             x = distinct.index_select(0, which)
             return ImageRows(fn(x, keys, **args) if random else fn(x, **args))
-        out = torch.empty((len(which), *distinct.shape[1:]), dtype=distinct.dtype)
+        out = buffers.take((len(which), *distinct.shape[1:]), distinct.dtype)
         step = max(1, _IN_PLACE_BYTES // max(1, distinct[0].nbytes))
         for start in range(0, len(which), step):
             block = out[start : start + step]
