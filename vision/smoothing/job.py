@@ -47,9 +47,8 @@ import numpy as np
 from scipy import stats
 
 from textrobust.certification.bounds import LookSchedule, cp_lower_real, cp_upper_real, look_schedule
-from textrobust.certification.certificate import QueryQueue
-from textrobust.core.engine import Draw, Given, Query
-from textrobust.core.random import draw_key, stream_prefix
+from textrobust.core.engine import Draws, Given, Query
+from textrobust.core.random import draw_keys, stream_prefix
 from textrobust.core.stats import clopper_pearson_lower
 from vision.smoothing.record import ImageJob, SmoothedCertificate
 from vision.smoothing.theorem import bucket, gaussian_radius
@@ -80,7 +79,7 @@ class SmoothingJob(ImageJob):
         self.schedule: LookSchedule = look_schedule(s.n0 + s.n, s.alpha, s.first_look, s.look_growth, s.look_spend)
         self._prefix = stream_prefix(s.seed, self.example_id, s.draw.spec.canonical)
         self._counts = np.zeros(s.num_classes, dtype=np.int64)
-        self._queue = QueryQueue()
+        self._asked = 0  # what the last queries asked for: -1 the clean image, else that many draws
         self._shares: list[float] = []
         self._look = -1  # -1: the clean image; j >= 0: schedule.sizes[j] draws
         self._done = False
@@ -90,23 +89,27 @@ class SmoothingJob(ImageJob):
         return self._done
 
     def queries(self, budget: int) -> list[Query]:
-        if self._queue.empty:
-            if self._look < 0:
-                self._queue.add(0, Given(self.source))
-            else:
-                for i in range(self.samples + 1, self.schedule.sizes[self._look] + 1):
-                    self._queue.add(i, Draw(self.settings.draw, draw_key(self._prefix, i)))
-        return self._queue.take(budget)
+        # the clean image, then the draws of the current look, ``budget`` at a time, as one
+        # Draws block (the same keys and order as one Draw per draw, without an object each)
+        if self._look < 0:
+            self._asked = -1
+            return [Given(self.source)]
+        start = self.samples + 1
+        stop = min(self.schedule.sizes[self._look], start + max(1, budget) - 1) + 1
+        self._asked = max(0, stop - start)
+        if not self._asked:
+            return []
+        return [Draws(self.settings.draw, draw_keys(self._prefix, start, stop))]
 
     def receive(self, inputs: Sequence[Any], predictions: Sequence[int]) -> None:
-        for i, pred in zip(self._queue.asked, predictions):
-            if i == 0:
-                self.clean_prediction = int(pred)
-            else:
-                self._counts[int(pred)] += 1
-                self.samples += 1
-        if self._queue.empty:
+        if self._asked < 0:
+            self.clean_prediction = int(predictions[0])
+        elif self._asked:
+            np.add.at(self._counts, np.asarray(predictions, dtype=np.int64)[: self._asked], 1)
+            self.samples += self._asked
+        if self._asked < 0 or self.samples >= self.schedule.sizes[self._look]:
             self._evaluate()
+        self._asked = 0
 
     def _evaluate(self) -> None:
         s = self.settings
