@@ -261,3 +261,19 @@ def test_image_rows_and_stack_images():
     assert torch.equal(stack_images(list(rows)[1:3]), batch[1:3])
     with pytest.raises(ValueError):
         stack_images([batch[0], torch.zeros(1, 3, 3)])
+
+
+def test_a_kept_output_survives_later_rounds_of_the_same_perturbation():
+    """`pixels` reuses its output buffers only when nothing refers to them: an image a job keeps
+    (a flipped draw, say) is never overwritten by the next rounds."""
+    spec = "pixels:k=10"
+    p = build(spec, "image")
+    x = images((1, 28, 28), 16)
+    first = p.apply(list(x), keys_for(spec, 16, draw=1))
+    kept = first[3]
+    copy = stack_images([kept])[0].clone()
+    del first
+    for draw in range(2, 8):  # later rounds, the earlier outputs released each time
+        p.apply(list(x), keys_for(spec, 16, draw=draw))
+    assert torch.equal(stack_images([kept])[0], copy)
+    assert torch.equal(copy, apply(spec, x[3:4], keys_for(spec, 16)[3:4])[0])
