@@ -162,7 +162,7 @@ def test_an_example_that_is_not_exact_is_tokenized_as_a_string(wordpiece, synony
     p = build("delete:p=0.5", "text")
     keys = [draw_key(stream_prefix(0, 0, p.spec.canonical), k) for k in range(1, 30)]
     for d in pieces.draws(p, [text] * len(keys), keys):
-        assert np.frombuffer(d, dtype=np.int32).tolist() == wordpiece(d.text, add_special_tokens=False)["input_ids"]
+        assert np.frombuffer(d.ids, dtype=np.int32).tolist() == wordpiece(d.text, add_special_tokens=False)["input_ids"]
 
 
 def test_token_level_and_string_level_runs_agree(shared, synonyms):
