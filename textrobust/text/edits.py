@@ -141,17 +141,13 @@ def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> lis
         for d in np.unique(draw_of).tolist():
             out[d] = rule.apply(parsed[d], keep[start_list[d] : start_list[d + 1]])
         return list(zip(parsed, out))
-    words = (rows - starts[draw_of]).tolist()
-    extra = numbers[rows, 1:].tolist()
-    draws = draw_of.tolist()
-    j = 0
-    while j < len(draws):  # hits are grouped by draw, words in order
-        d = draws[j]
-        k = j
-        while k < len(draws) and draws[k] == d:
-            k += 1
-        out[d] = rule.apply(parsed[d], list(zip(words[j:k], extra[j:k])))
-        j = k
+    hits = list(zip((rows - starts[draw_of]).tolist(), numbers[rows, 1:].tolist()))
+    # hits are grouped by draw, words in order: each draw's hits are one slice
+    first = np.flatnonzero(np.diff(draw_of, prepend=-1))
+    bounds = np.append(first, len(rows)).tolist()
+    apply = rule.apply
+    for d, j, k in zip(draw_of[first].tolist(), bounds, bounds[1:]):
+        out[d] = apply(parsed[d], hits[j:k])
     return list(zip(parsed, out))
 
 
