@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
+from itertools import chain, groupby, repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -86,10 +87,11 @@ class Source:
     """One example's token view: its parse, the tokenizer's ids of the text as it is, whether
     word-by-word assembly is exact for it, and its unchanged draw."""
 
-    __slots__ = ("parsed", "ids", "exact", "clean")
+    __slots__ = ("parsed", "text", "ids", "exact", "clean")
 
     def __init__(self, parsed: Parsed, ids: bytes, exact: bool) -> None:
         self.parsed = parsed
+        self.text = parsed.text
         self.ids = ids
         self.exact = exact
         self.clean = TokenDraw(ids, parsed.text, None)
@@ -174,15 +176,9 @@ class WordPieces:
         return self.source(text).ids
 
     def _sources_of(self, texts: Sequence[str]) -> list[Source]:
-        """The :class:`Source` of each text (a batch holds runs of one example's draws)."""
-        out: list[Source] = []
-        last_text: str | None = None
-        last: Source | None = None
-        for t in texts:
-            if t is not last_text:
-                last_text, last = t, self.source(t)
-            out.append(last)  # type: ignore[arg-type]
-        return out
+        """The :class:`Source` of each text (a batch holds runs of one example's draws, so
+        each run is looked up once)."""
+        return list(chain.from_iterable(repeat(self.source(t), sum(1 for _ in run)) for t, run in groupby(texts)))
 
     def draws(self, perturbation: Perturbation, texts: Sequence[str], keys: Sequence[int]) -> list[TokenDraw]:
         """The draws of a word-level ``perturbation`` (with ``edit``) as :class:`TokenDraw`: the
@@ -200,14 +196,14 @@ class WordPieces:
             elif not src.exact:
                 strings.append(i)
             elif not words:
-                out[i] = TokenDraw(b"", src.parsed.text, words)
+                out[i] = TokenDraw(b"", src.text, words)
             else:
                 try:  # inline self.join(words)
                     ids = first[words[0]] + b"".join(map(get_later, words[1:]))
                 except KeyError:
                     retry.append(i)
                     continue
-                out[i] = TokenDraw(ids, src.parsed.text, words)
+                out[i] = TokenDraw(ids, src.text, words)
         if retry:
             first_new: set[str] = set()
             later_new: set[str] = set()
@@ -290,7 +286,8 @@ class TokenInputs:
         return x if isinstance(x, bytes) else self.pieces.ids(x)
 
     def size(self, x: Any) -> int:
-        return len(self.key(x)) >> 2
+        """The token count of an input (no special tokens, before truncation)."""
+        return len(x.ids if type(x) is TokenDraw else self.key(x)) >> 2
 
     def assemble(self, rows: Sequence[bytes]) -> dict[str, np.ndarray]:
         """Padded arrays (``input_ids``, ``attention_mask``, ``token_type_ids`` as the
