@@ -111,12 +111,12 @@ def _check_equivalence(tokenizer, texts, synonyms, draws=2, max_length=512):
             expected = tokenizer(list(strings), add_special_tokens=False)["input_ids"]
             for d, ids in zip(got, expected):
                 assert isinstance(d, TokenDraw)
-                assert np.frombuffer(d, dtype=np.int32).tolist() == ids
+                assert np.frombuffer(d.ids, dtype=np.int32).tolist() == ids
             checked += len(got)
             # assembled batches (special tokens, truncation, padding) as the tokenizer makes them
             for start in range(0, len(got), 97):
                 chunk = got[start : start + 97]
-                mine = inputs.assemble(list(chunk))
+                mine = inputs.assemble([d.ids for d in chunk])
                 ref = tokenizer(
                     [d.text for d in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="np"
                 )
@@ -162,7 +162,7 @@ def test_an_example_that_is_not_exact_is_tokenized_as_a_string(wordpiece, synony
     p = build("delete:p=0.5", "text")
     keys = [draw_key(stream_prefix(0, 0, p.spec.canonical), k) for k in range(1, 30)]
     for d in pieces.draws(p, [text] * len(keys), keys):
-        assert np.frombuffer(d, dtype=np.int32).tolist() == wordpiece(d.text, add_special_tokens=False)["input_ids"]
+        assert np.frombuffer(d.ids, dtype=np.int32).tolist() == wordpiece(d.text, add_special_tokens=False)["input_ids"]
 
 
 def test_token_level_and_string_level_runs_agree(shared, synonyms):

@@ -25,6 +25,7 @@ from typing import Any, Callable, Generic, Hashable, Iterator, Sequence, TypeVar
 
 from textrobust.core.distributed import ProcessGroup, process_group
 from textrobust.core.engine import Engine, EngineStats, Job
+from textrobust.core.heap import frozen_setup
 from textrobust.core.options import RunOptions
 from textrobust.core.progress import progress_bar
 from textrobust.core.runner import run_examples
@@ -112,7 +113,10 @@ def execute(
     if run.compile:
         compile_classifier(plan.engine.classify)
     with open_store(group, plan.settings, run) as store:
-        with progress_bar(len(plan.items), plan.description, enabled=run.progress and group.is_main) as advance:
+        with (
+            progress_bar(len(plan.items), plan.description, enabled=run.progress and group.is_main) as advance,
+            frozen_setup(),  # full collections during the run skip the set-up's objects
+        ):
             records, resumed = run_examples(
                 plan.items,
                 plan.make_job,

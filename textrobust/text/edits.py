@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from itertools import compress
+from itertools import chain, compress, groupby, repeat
 from typing import Callable, Sequence
 
 import numpy as np
@@ -106,16 +106,28 @@ class EditRule:
     keep_mask: bool = False  # apply gets the draw's keep list (coin >= p per word) instead (delete)
 
 
+def _runs(texts: Sequence[str]) -> tuple[list[Parsed], list[int]]:
+    """The parsed text of each run of equal consecutive texts, and the runs' lengths (a batch
+    holds one example's draws in a row, so per-text work is done once per run)."""
+    parsed: list[Parsed] = []
+    counts: list[int] = []
+    for text, group in groupby(texts):
+        parsed.append(parse(text))
+        counts.append(sum(1 for _ in group))
+    return parsed, counts
+
+
 def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> list[tuple[Parsed, Edit]]:
     """``(parsed text, edit)`` of every draw, word ``i`` of a draw reading numbers
     ``per_word * i ..`` of its stream; all numbers drawn and all coins compared at once."""
-    parsed = [parse(t) for t in texts]
-    lengths = np.fromiter((len(p.words) for p in parsed), dtype=np.int64, count=len(parsed))
+    run_parsed, counts = _runs(texts)
+    parsed = list(chain.from_iterable(map(repeat, run_parsed, counts)))
+    lengths = np.repeat(np.fromiter((len(p.words) for p in run_parsed), dtype=np.int64, count=len(run_parsed)), counts)
     flat, _ = uniforms_ragged(keys, (lengths * rule.per_word).tolist())
     numbers = flat.reshape(-1, rule.per_word)  # one row per word of every draw, in order
     hit = numbers[:, 0] < rule.p
-    if rule.eligible is not None and len(parsed):
-        hit &= np.concatenate([rule.eligible(p) for p in parsed]) if len(numbers) else hit
+    if rule.eligible is not None and len(numbers):
+        hit &= np.concatenate([np.tile(rule.eligible(p), c) for p, c in zip(run_parsed, counts)])
     starts = np.zeros(len(parsed) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
     out: list[Edit] = [None] * len(parsed)
@@ -129,17 +141,13 @@ def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> lis
         for d in np.unique(draw_of).tolist():
             out[d] = rule.apply(parsed[d], keep[start_list[d] : start_list[d + 1]])
         return list(zip(parsed, out))
-    words = (rows - starts[draw_of]).tolist()
-    extra = numbers[rows, 1:].tolist()
-    draws = draw_of.tolist()
-    j = 0
-    while j < len(draws):  # hits are grouped by draw, words in order
-        d = draws[j]
-        k = j
-        while k < len(draws) and draws[k] == d:
-            k += 1
-        out[d] = rule.apply(parsed[d], list(zip(words[j:k], extra[j:k])))
-        j = k
+    hits = list(zip((rows - starts[draw_of]).tolist(), numbers[rows, 1:].tolist()))
+    # hits are grouped by draw, words in order: each draw's hits are one slice
+    first = np.flatnonzero(np.diff(draw_of, prepend=-1))
+    bounds = np.append(first, len(rows)).tolist()
+    apply = rule.apply
+    for d, j, k in zip(draw_of[first].tolist(), bounds, bounds[1:]):
+        out[d] = apply(parsed[d], hits[j:k])
     return list(zip(parsed, out))
 
 

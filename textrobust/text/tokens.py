@@ -8,7 +8,7 @@ whether it starts the text). :class:`WordPieces` caches those ids per word and c
 draw (a word edit, :mod:`textrobust.text.edits`) then becomes its ids by joining cached byte
 strings, and only words no draw had before (typos, synonyms) go through the tokenizer, all of
 a batch's in one call. :class:`TokenDraw` is the engine input: the ids (``bytes`` of int32,
-so they are the dedup key) and how to rebuild the text (only flipped draws need it).
+the dedup key) and how to rebuild the text (only flipped draws need it).
 
 Exactness: :func:`check_tokenizer` runs at set-up on probe texts and tells why the path would
 not be exact (then the caller falls back to string tokenization with one warning line), and
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
+from itertools import chain, groupby, repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -44,23 +45,24 @@ def _pack(ids: Sequence[int]) -> bytes:
     return array("i", ids).tobytes()
 
 
-class TokenDraw(bytes):
-    """A draw's token ids (int32 bytes, no special tokens) with what rebuilds its text."""
+class TokenDraw:
+    """A draw's token ids (``ids``: int32 bytes, no special tokens) with what rebuilds its text.
 
-    source: str
-    words: Edit
+    The ids are a plain ``bytes`` attribute, not the draw itself: they are the engine's dedup
+    key, and a cache of plain bytes holds no object the garbage collector has to scan (the
+    draws themselves live only as long as their round). One slotted object per draw."""
+
+    __slots__ = ("ids", "source", "words")
+
+    def __init__(self, ids: bytes, source: str, words: Edit) -> None:
+        self.ids = ids
+        self.source = source
+        self.words = words
 
     @property
     def text(self) -> str:
         """The draw's text: the source when unchanged, else its words joined by spaces."""
         return self.source if self.words is None else " ".join(self.words)
-
-
-def _draw(ids: bytes, source: str, words: Edit) -> TokenDraw:
-    d = TokenDraw(ids)
-    d.source = source
-    d.words = words
-    return d
 
 
 def text_of(x: Any) -> Any:
@@ -85,13 +87,14 @@ class Source:
     """One example's token view: its parse, the tokenizer's ids of the text as it is, whether
     word-by-word assembly is exact for it, and its unchanged draw."""
 
-    __slots__ = ("parsed", "ids", "exact", "clean")
+    __slots__ = ("parsed", "text", "ids", "exact", "clean")
 
     def __init__(self, parsed: Parsed, ids: bytes, exact: bool) -> None:
         self.parsed = parsed
+        self.text = parsed.text
         self.ids = ids
         self.exact = exact
-        self.clean = _draw(ids, parsed.text, None)
+        self.clean = TokenDraw(ids, parsed.text, None)
 
 
 class WordPieces:
@@ -139,8 +142,7 @@ class WordPieces:
         """The ids of ``" ".join(words)`` from cached words (``KeyError`` if one is not cached)."""
         if not words:
             return b""
-        later = self.later
-        return self.first[words[0]] + b"".join([later[w] for w in words[1:]])
+        return self.first[words[0]] + b"".join(map(self.later.__getitem__, words[1:]))
 
     def join_learning(self, words: Sequence[str]) -> bytes:
         """:meth:`join`, tokenizing the words not cached first."""
@@ -173,40 +175,50 @@ class WordPieces:
         """The ids of a text (cached per text)."""
         return self.source(text).ids
 
+    def _sources_of(self, texts: Sequence[str]) -> list[Source]:
+        """The :class:`Source` of each text (a batch holds runs of one example's draws, so
+        each run is looked up once)."""
+        return list(chain.from_iterable(repeat(self.source(t), sum(1 for _ in run)) for t, run in groupby(texts)))
+
     def draws(self, perturbation: Perturbation, texts: Sequence[str], keys: Sequence[int]) -> list[TokenDraw]:
         """The draws of a word-level ``perturbation`` (with ``edit``) as :class:`TokenDraw`: the
         same edits as ``perturbation.apply(texts, keys)``, assembled from cached word ids."""
-        sources = [self.source(t) for t in texts]
+        sources = self._sources_of(texts)
         edits = perturbation.edit(texts, keys)  # type: ignore[attr-defined]
         out: list[TokenDraw | None] = [None] * len(texts)
         retry: list[int] = []
         strings: list[int] = []
+        first, later = self.first, self.later  # cleared in place by learn, never replaced
+        get_later = later.__getitem__
         for i, (src, (_, words)) in enumerate(zip(sources, edits)):
             if words is None:
                 out[i] = src.clean
             elif not src.exact:
                 strings.append(i)
+            elif not words:
+                out[i] = TokenDraw(b"", src.text, words)
             else:
-                try:
-                    out[i] = _draw(self.join(words), src.parsed.text, words)
+                try:  # inline self.join(words)
+                    ids = first[words[0]] + b"".join(map(get_later, words[1:]))
                 except KeyError:
                     retry.append(i)
+                    continue
+                out[i] = TokenDraw(ids, src.text, words)
         if retry:
-            first: set[str] = set()
-            later: set[str] = set()
+            first_new: set[str] = set()
+            later_new: set[str] = set()
             for i in retry:
                 words = edits[i][1]
-                if words:
-                    first.add(words[0])
-                    later.update(words[1:])
-            self.learn(first, later)
+                first_new.add(words[0])
+                later_new.update(words[1:])
+            self.learn(first_new, later_new)
             for i in retry:
                 words = edits[i][1]
-                out[i] = _draw(self.join_learning(words), sources[i].parsed.text, words)
+                out[i] = TokenDraw(self.join_learning(words), sources[i].parsed.text, words)
         if strings:
             texts_ = [" ".join(edits[i][1]) for i in strings]
             for i, ids in zip(strings, self.encode(texts_)):
-                out[i] = _draw(ids, sources[i].parsed.text, edits[i][1])
+                out[i] = TokenDraw(ids, sources[i].parsed.text, edits[i][1])
         return out  # type: ignore[return-value]
 
 
@@ -268,10 +280,14 @@ class TokenInputs:
         return getattr(self.classifier.device, "type", str(self.classifier.device)) == "cuda"
 
     def key(self, x: Any) -> bytes:
+        """The ids of an input: a :class:`TokenDraw`'s, plain id bytes, or a text's (cached)."""
+        if type(x) is TokenDraw:
+            return x.ids
         return x if isinstance(x, bytes) else self.pieces.ids(x)
 
     def size(self, x: Any) -> int:
-        return len(self.key(x)) >> 2
+        """The token count of an input (no special tokens, before truncation)."""
+        return len(x.ids if type(x) is TokenDraw else self.key(x)) >> 2
 
     def assemble(self, rows: Sequence[bytes]) -> dict[str, np.ndarray]:
         """Padded arrays (``input_ids``, ``attention_mask``, ``token_type_ids`` as the
