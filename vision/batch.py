@@ -149,13 +149,6 @@ def distinct_images(images: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
     return distinct, torch.from_numpy(np.cumsum(new_run) - 1)
 
 
-def gather_images(images: Sequence[Any]) -> torch.Tensor:
-    """A NEW ``(B, C, H, W)`` float tensor of ``images`` (free to modify in place), each
-    distinct source image stacked once (:func:`distinct_images`)."""
-    distinct, which = distinct_images(images)
-    return distinct.index_select(0, which)
-
-
 def png_data_uri(image: Any) -> str:
     """A small JSON-friendly encoding of an image: ``data:image/png;base64,...`` of the image
     quantised to 8 bits (exact for the ``pixels`` perturbation; any draw can also be redrawn

@@ -50,6 +50,23 @@ def _bn2d(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=1e-3, momentum=BN_MOMENTUM)
 
 
+def _conv_relu_bn(in_channels: int, out_channels: int) -> list[nn.Module]:
+    """Conv(out_channels, 3x3, same)-ReLU-BN, the convolution block of both CNNs."""
+    return [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(), _bn2d(out_channels)]
+
+
+def _dense_head(features: int, hidden: int, num_classes: int) -> nn.Sequential:
+    """Flatten -> Dense(hidden)-ReLU-BN-Dropout(0.5) -> Dense(classes), the head of both CNNs."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(features, hidden),
+        nn.ReLU(),
+        nn.BatchNorm1d(hidden, eps=1e-3, momentum=BN_MOMENTUM),
+        nn.Dropout(0.5),
+        nn.Linear(hidden, num_classes),
+    )
+
+
 class PaperCNN(nn.Module):
     """The paper's MNIST CNN (authors' ``mnistcnn.py``): Conv(8, 3x3, same)-ReLU-BN-Dropout(0.3)
     -> Conv(8, 3x3, same)-ReLU-BN-MaxPool(2) -> Flatten -> Dense(16)-ReLU-BN-Dropout(0.5)
@@ -61,23 +78,9 @@ class PaperCNN(nn.Module):
         super().__init__()
         h, w = image_size
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1),
-            nn.ReLU(),
-            _bn2d(8),
-            nn.Dropout(0.3),
-            nn.Conv2d(8, 8, 3, padding=1),
-            nn.ReLU(),
-            _bn2d(8),
-            nn.MaxPool2d(2),
+            *_conv_relu_bn(in_channels, 8), nn.Dropout(0.3), *_conv_relu_bn(8, 8), nn.MaxPool2d(2)
         )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(8 * (h // 2) * (w // 2), 16),
-            nn.ReLU(),
-            nn.BatchNorm1d(16, eps=1e-3, momentum=BN_MOMENTUM),
-            nn.Dropout(0.5),
-            nn.Linear(16, num_classes),
-        )
+        self.classifier = _dense_head(8 * (h // 2) * (w // 2), 16, num_classes)
         _keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,29 +101,16 @@ class SmallCifarCNN(nn.Module):
         super().__init__()
         h, w = image_size
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 16, 3, padding=1),
-            nn.ReLU(),
-            _bn2d(16),
+            *_conv_relu_bn(in_channels, 16),
             nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(),
-            _bn2d(32),
+            *_conv_relu_bn(16, 32),
             nn.MaxPool2d(2),
             nn.Dropout(0.2),
-            nn.Conv2d(32, 64, 3, padding=1),
-            nn.ReLU(),
-            _bn2d(64),
+            *_conv_relu_bn(32, 64),
             nn.MaxPool2d(2),
             nn.Dropout(0.3),
         )
-        self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(64 * (h // 8) * (w // 8), 128),
-            nn.ReLU(),
-            nn.BatchNorm1d(128, eps=1e-3, momentum=BN_MOMENTUM),
-            nn.Dropout(0.5),
-            nn.Linear(128, num_classes),
-        )
+        self.classifier = _dense_head(64 * (h // 8) * (w // 8), 128, num_classes)
         _keras_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

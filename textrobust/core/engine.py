@@ -206,8 +206,7 @@ class Engine:
                         first_seen[k] = i
                         to_run.append(i)
                 pos += width
-            if isinstance(getattr(job, "model_calls", None), int):
-                job.model_calls += len(to_run) - fresh
+            _count_calls(job, len(to_run) - fresh)
         self.stats.queries += len(inputs)
         self.stats.model_calls += len(to_run)
         if self.size is not None:
@@ -234,8 +233,7 @@ class Engine:
         with no bookkeeping per input. The same batches and labels as the general path."""
         n = len(inputs)
         for (job, _), width in zip(asked, widths):
-            if isinstance(getattr(job, "model_calls", None), int):
-                job.model_calls += width
+            _count_calls(job, width)
         self.stats.queries += n
         self.stats.model_calls += n
         batches = [inputs.take(start, min(start + self.batch_size, n)) for start in range(0, n, self.batch_size)]
@@ -308,6 +306,12 @@ class Engine:
                 inputs.fill(slot, out, start, start + n)
                 start += n
         return inputs
+
+
+def _count_calls(job: Job, n: int) -> None:
+    """Add ``n`` to the job's ``model_calls`` counter, for jobs that keep one."""
+    if isinstance(getattr(job, "model_calls", None), int):
+        job.model_calls += n
 
 
 def _ints(labels: Sequence[int] | np.ndarray) -> list[int]:

@@ -141,10 +141,6 @@ _TO_UNIT = 1.0 / (1 << 53)
 _CHUNK = 1 << 14  # numbers per block: the temporaries stay in the cache
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    return _splitmix64_(np.array(x, dtype=np.uint64), np.empty(np.shape(x), dtype=np.uint64))
-
-
 def _splitmix64_(x: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """SplitMix64's output function of ``x``, in place (``tmp``: scratch of the same shape)."""
     s30, s27, s31, _ = _SHIFTS
@@ -174,16 +170,6 @@ def _unit(bits: np.ndarray, out: np.ndarray) -> None:
     """``out[...] = (bits >> 11) / 2**53`` (uniforms in [0, 1)); ``bits`` is overwritten."""
     bits >>= _SHIFTS[3]
     np.multiply(bits, _TO_UNIT, out=out)
-
-
-def _bits(keys: Sequence[int], count: int) -> np.ndarray:
-    """``count`` 64-bit words for each key, as a (len(keys), count) uint64 array."""
-    base = _folded(keys)
-    with np.errstate(over="ignore"):
-        counters = np.arange(1, count + 1, dtype=np.uint64) * _COUNTER_STEP
-    out = np.empty((len(base), count), dtype=np.uint64)
-    np.bitwise_xor(base[:, None], counters[None, :], out=out)
-    return _splitmix64_(out, np.empty_like(out))
 
 
 def uniforms_ragged(keys: Sequence[int], counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

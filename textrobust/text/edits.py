@@ -18,12 +18,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from itertools import chain, compress, groupby, repeat
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
 from textrobust.core.random import uniforms_ragged
 from textrobust.text.words import letters, match_case, split_affixes
+
+T = TypeVar("T")
 
 # Neighbouring keys on a QWERTY keyboard (same row and the rows above/below).
 QWERTY_NEIGHBOURS = {
@@ -106,22 +108,28 @@ class EditRule:
     keep_mask: bool = False  # apply gets the draw's keep list (coin >= p per word) instead (delete)
 
 
-def _runs(texts: Sequence[str]) -> tuple[list[Parsed], list[int]]:
-    """The parsed text of each run of equal consecutive texts, and the runs' lengths (a batch
-    holds one example's draws in a row, so per-text work is done once per run)."""
-    parsed: list[Parsed] = []
+def runs(items: Sequence[T]) -> tuple[list[T], list[int]]:
+    """Each run of equal consecutive ``items`` once, and the runs' lengths. A batch holds one
+    example's draws in a row, so per-text work done per run is done once per example."""
+    values: list[T] = []
     counts: list[int] = []
-    for text, group in groupby(texts):
-        parsed.append(parse(text))
+    for value, group in groupby(items):
+        values.append(value)
         counts.append(sum(1 for _ in group))
-    return parsed, counts
+    return values, counts
+
+
+def expand(values: Sequence[T], counts: Sequence[int]) -> list[T]:
+    """``values[i]`` repeated ``counts[i]`` times, in order (the inverse of :func:`runs`)."""
+    return list(chain.from_iterable(map(repeat, values, counts)))
 
 
 def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> list[tuple[Parsed, Edit]]:
     """``(parsed text, edit)`` of every draw, word ``i`` of a draw reading numbers
     ``per_word * i ..`` of its stream; all numbers drawn and all coins compared at once."""
-    run_parsed, counts = _runs(texts)
-    parsed = list(chain.from_iterable(map(repeat, run_parsed, counts)))
+    run_texts, counts = runs(texts)
+    run_parsed = [parse(t) for t in run_texts]
+    parsed = expand(run_parsed, counts)
     lengths = np.repeat(np.fromiter((len(p.words) for p in run_parsed), dtype=np.int64, count=len(run_parsed)), counts)
     flat, _ = uniforms_ragged(keys, (lengths * rule.per_word).tolist())
     numbers = flat.reshape(-1, rule.per_word)  # one row per word of every draw, in order

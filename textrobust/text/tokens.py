@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from itertools import chain, groupby, repeat
 from typing import Any, Sequence
 
 import numpy as np
 
 from textrobust.core.perturbation import Perturbation
-from textrobust.text.edits import Edit, Parsed, parse
+from textrobust.text.edits import Edit, Parsed, expand, parse, runs
 
 PROBES = (
     "Hello world , it 's a test-case .",
@@ -178,7 +177,8 @@ class WordPieces:
     def _sources_of(self, texts: Sequence[str]) -> list[Source]:
         """The :class:`Source` of each text (a batch holds runs of one example's draws, so
         each run is looked up once)."""
-        return list(chain.from_iterable(repeat(self.source(t), sum(1 for _ in run)) for t, run in groupby(texts)))
+        run_texts, counts = runs(texts)
+        return expand([self.source(t) for t in run_texts], counts)
 
     def draws(self, perturbation: Perturbation, texts: Sequence[str], keys: Sequence[int]) -> list[TokenDraw]:
         """The draws of a word-level ``perturbation`` (with ``edit``) as :class:`TokenDraw`: the
