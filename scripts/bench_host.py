@@ -188,11 +188,11 @@ def summarise(name: str, times: dict, draws: int, queries: int, share: dict, ext
     return row
 
 
-def run_plan(plan, batch_size: int):
+def run_plan(plan, batch_size: int, compile: bool = False):
     from textrobust.core.driver import execute
     from textrobust.core.options import RunOptions
 
-    return execute(lambda group: plan, lambda result: result, RunOptions(batch_size=batch_size))
+    return execute(lambda group: plan, lambda result: result, RunOptions(batch_size=batch_size, compile=compile))
 
 
 def text_case(args, name: str, specs: list[str], data, clf, synonyms) -> dict:
@@ -348,9 +348,10 @@ def vision_cases(args) -> list[dict]:
     return rows
 
 
-def tiny_case(args, data, synonyms, tokenizer) -> dict:
+def tiny_case(args, data, synonyms, tokenizer, compile: bool = False) -> dict:
     """``textrobust eval``'s plan with a 1-layer, hidden-16 random BERT at batch 1024: model
-    calls per second of work (set-up excluded, as for the other cases)."""
+    calls per second of work (set-up excluded, as for the other cases). ``compile``: the run
+    option ``--compile`` (torch.compile; its compilation paid by an untimed first run)."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -375,11 +376,13 @@ def tiny_case(args, data, synonyms, tokenizer) -> dict:
 
     def once():
         plan = eval_plan(clf, real, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=1024)
-        return run_plan(plan, 1024)
+        return run_plan(plan, 1024, compile=compile)
 
+    if compile:
+        once()  # compiles the model (every shape the run meets: dynamic=True)
     times, result = timed(once, args.repeats)
     row = {
-        "case": "eval plan, 1-layer hidden-16 random BERT, batch 1024",
+        "case": "eval plan, 1-layer hidden-16 random BERT, batch 1024" + (", --compile" if compile else ""),
         "model_calls": result.model_calls,
         "examples": len(real),
         **times,
@@ -451,7 +454,7 @@ def main() -> None:
     ap.add_argument("--vision-limit", type=int, default=100)
     ap.add_argument("--paper-images", type=int, default=100)
     ap.add_argument("--tiny-limit", type=int, default=60)
-    ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny")
+    ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny", help="also: tinycompile")
     ap.add_argument("--json", default=None)
     ap.add_argument(
         "--warmup", type=int, default=0, help="untimed runs of each case first (the steady state of a long run)"
@@ -526,6 +529,8 @@ def main() -> None:
         out["rows"].extend(vision_cases(args))
     if "tiny" in cases:
         out["rows"].append(tiny_case(args, data, args.synonyms, tokenizer))
+    if "tinycompile" in cases:
+        out["rows"].append(tiny_case(args, data, args.synonyms, tokenizer, compile=True))
     with open("/proc/loadavg") as f:
         out["load_average_at_end"] = f.read().split()[:3]
     if args.json:

@@ -134,6 +134,44 @@ def test_truncation_matches_the_tokenizer(wordpiece, texts, synonyms):
     _check_equivalence(wordpiece, texts[:200] + texts[-50:], synonyms, draws=1, max_length=12)
 
 
+def test_plain_words_skip_the_pipeline_only_where_it_gives_the_same_ids(wordpiece, texts):
+    """A BERT WordPiece tokenizer's plain ASCII words come straight from its model (same ids as
+    the whole pipeline, for every word of the shared texts and for typo-like and long words);
+    a tokenizer with an added plain-word token, or a BPE one, keeps the pipeline."""
+    import random
+    import string
+
+    from textrobust.text.tokens import _is_plain_word, _wordpiece_words
+
+    pieces = WordPieces(wordpiece)
+    backend = pieces._ensure_backend()
+    word_ids = pieces._word_ids
+    assert word_ids is not None
+    rng = random.Random(0)
+    words = {w for t in texts for w in t.split() if _is_plain_word(w)}
+    words |= {
+        "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(rng.randint(1, 14)))
+        for _ in range(3000)
+    }
+    words |= {"Q" * 99, "q" * 100, "q" * 101, "Unaffable", "EMBEDDINGS"}
+    words = sorted(words)
+    expected = backend.encode_batch(words, add_special_tokens=False)
+    assert [word_ids(w) for w in words] == [e.ids for e in expected]
+    # through learn(): the cache holds the pipeline's ids, first and later alike
+    pieces.learn(set(words[:500]), set(words[:500]))
+    for w, e in zip(words[:500], expected[:500]):
+        assert np.frombuffer(pieces.first[w], dtype=np.int32).tolist() == e.ids
+        assert pieces.later[w] == pieces.first[w]
+
+    from transformers import AutoTokenizer
+
+    added = AutoTokenizer.from_pretrained(wordpiece.name_or_path)
+    added.add_tokens(["qzxv"])  # the pipeline keeps an added word whole; the model alone would split it
+    assert _wordpiece_words(WordPieces(added)._ensure_backend()) is None
+    assert _wordpiece_words(WordPieces(_train("bpe", texts[:200]))._ensure_backend()) is None
+    assert not _is_plain_word("don't") and not _is_plain_word("café") and not _is_plain_word("a_b")
+
+
 @pytest.mark.parametrize("kind", ["bpe", "unigram"])
 def test_bpe_and_unigram_assembly_equals_tokenizer(kind, texts, synonyms):
     tokenizer = _train(kind, texts)

@@ -21,9 +21,10 @@ tokenizer does for one sequence: cut to ``max_length`` minus the special tokens,
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -82,6 +83,45 @@ def _plain_backend(tokenizer: Any) -> Any:
     return copy
 
 
+WORD_PROBES = ("hello", "Worldly", "xqzvtt", "abc123", "UNAFFABLE", "a", "Tmeo", "qu1ckly", "x" * 120)
+
+
+def _wordpiece_words(backend: Any) -> Callable[[str], list[int]] | None:
+    """For a BERT-style WordPiece backend (``BertNormalizer``, ``BertPreTokenizer``, no added
+    token that is a plain word): the ids of a plain ASCII alphanumeric word straight from the
+    WordPiece model, which is what the whole pipeline gives such a word (the pre-tokenizer
+    keeps it whole; the normalizer only lowercases it). ``None`` for any other tokenizer, or
+    when a probe word's ids differ from the pipeline's."""
+    try:
+        spec = json.loads(backend.to_str())
+    except Exception:  # noqa: BLE001 - no serialised form: no fast path
+        return None
+    model, normalizer, pre = (spec.get(k) or {} for k in ("model", "normalizer", "pre_tokenizer"))
+    if (
+        model.get("type") != "WordPiece"
+        or normalizer.get("type") != "BertNormalizer"
+        or pre.get("type") != "BertPreTokenizer"
+    ):
+        return None
+    if any(str(t.get("content", "")).isalnum() for t in spec.get("added_tokens") or ()):
+        return None
+    lower = bool(normalizer.get("lowercase"))
+    tokenize = backend.model.tokenize
+
+    def word_ids(word: str) -> list[int]:
+        return [t.id for t in tokenize(word.lower() if lower else word)]
+
+    expected = backend.encode_batch(list(WORD_PROBES), add_special_tokens=False)
+    if any(word_ids(w) != e.ids for w, e in zip(WORD_PROBES, expected)):
+        return None
+    return word_ids
+
+
+def _is_plain_word(word: str) -> bool:
+    """ASCII letters and digits only: a word the BERT pre-tokenizer keeps whole."""
+    return word.isascii() and word.isalnum()
+
+
 class Source:
     """One example's token view: its parse, the tokenizer's ids of the text as it is, whether
     word-by-word assembly is exact for it, and its unchanged draw."""
@@ -109,6 +149,13 @@ class WordPieces:
         self._sources: OrderedDict[str, Source] = OrderedDict()
         self.fallback_examples = 0  # examples tokenized as strings (not exact word by word)
         self._backend: Any = False  # made on first use (copying a backend takes milliseconds)
+        self._word_ids: Callable[[str], list[int]] | None = None  # plain words without the pipeline
+
+    def _ensure_backend(self) -> Any:
+        if self._backend is False:
+            self._backend = _plain_backend(self.tokenizer)
+            self._word_ids = None if self._backend is None else _wordpiece_words(self._backend)
+        return self._backend
 
     def encode(self, texts: Sequence[str]) -> list[bytes]:
         """The tokenizer's ids of each text (no special tokens, no truncation), packed.
@@ -117,22 +164,29 @@ class WordPieces:
         or truncation): the same ids without the Python cost per text of the wrapper."""
         if not texts:
             return []
-        if self._backend is False:
-            self._backend = _plain_backend(self.tokenizer)
-        if self._backend is not None:
-            backend = self._backend
+        backend = self._ensure_backend()
+        if backend is not None:
             encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # fast: no offsets
             return [_pack(e.ids) for e in encode(list(texts), add_special_tokens=False)]
         out = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         return [_pack(ids) for ids in out]
 
     def learn(self, first: set[str], later: set[str]) -> None:
-        """Tokenize the words not cached yet (one tokenizer call for all of them)."""
+        """Tokenize the words not cached yet (one tokenizer call for all of them; a BERT
+        WordPiece tokenizer's plain words straight from its model, the same ids)."""
         if len(self.first) + len(self.later) > self.max_words:  # bound memory: start afresh
             self.first.clear()
             self.later.clear()
         first = [w for w in first if w not in self.first]
         later = [w for w in later if w not in self.later]
+        self._ensure_backend()
+        word_ids = self._word_ids
+        if word_ids is not None:  # WordPiece: a word's ids do not depend on its place
+            for cache, words in ((self.first, first), (self.later, later)):
+                plain = [w for w in words if _is_plain_word(w)]
+                cache.update((w, _pack(word_ids(w))) for w in plain)
+            first = [w for w in first if not _is_plain_word(w)]
+            later = [w for w in later if not _is_plain_word(w)]
         ids = self.encode(first + [" " + w for w in later])
         self.first.update(zip(first, ids[: len(first)]))
         self.later.update(zip(later, ids[len(first) :]))
