@@ -18,7 +18,7 @@ from conftest import ROOT, eval_argv
 
 import textrobust
 from textrobust.classifiers import ModelOptions
-from textrobust.classifiers.http import parse_answer, retry_after
+from textrobust.classifiers.http import Caller, EndpointError, RemoteStats, parse_answer, retry_after
 from textrobust.cli import main
 from textrobust.errors import UserError
 
@@ -296,3 +296,26 @@ def test_bad_endpoint_options_are_one_line_errors(sst2, monkeypatch, tmp_path):
         run("http://127.0.0.1:9/classify", sst2, None, model_options=ModelOptions(api_key_env=KEY_ENV))
     with pytest.raises(UserError, match="concurrency"):
         ModelOptions(concurrency=0)
+
+
+def test_retries_wait_for_retry_after_then_back_off_exponentially(server):
+    """The waits between attempts: the server's Retry-After (1 s here) for a 429, else
+    backoff * 2**attempt; each capped at max_wait. A recorder stands in for time.sleep."""
+    server.faults(["429", "500", "500"])
+    waits: list[float] = []
+    stats = RemoteStats()
+    caller = Caller(server.url + "/classify", options(backoff=0.05), stats, sleep=waits.append)
+    answer = caller.post({"inputs": ["a charming film"]})
+    assert waits == [1.0, 0.1, 0.2] and stats.retries == 3 and stats.failures == 0
+    assert isinstance(answer, list) and {d["label"] for d in answer[0]} == {"negative", "positive"}
+    server.faults(["429", "429"])
+    waits.clear()
+    Caller(server.url + "/classify", options(max_wait=0.25), RemoteStats(), sleep=waits.append).post({"inputs": ["x"]})
+    assert waits == [0.25, 0.25]  # Retry-After 1 s, capped
+    # an endpoint that stays down: one line, which says whether anything was kept
+    server.faults(["500", "500"])
+    down = Caller(server.url + "/classify", options(max_retries=1), RemoteStats(), sleep=waits.append)
+    with pytest.raises(EndpointError) as err:
+        down.post({"inputs": ["x"]})
+    assert "failed 2 times (last: HTTP 500)" in str(err.value) and "nothing was kept" in str(err.value)
+    server.faults([])
