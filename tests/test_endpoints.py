@@ -319,3 +319,26 @@ def test_retries_wait_for_retry_after_then_back_off_exponentially(server):
         down.post({"inputs": ["x"]})
     assert "failed 2 times (last: HTTP 500)" in str(err.value) and "nothing was kept" in str(err.value)
     server.faults([])
+
+
+def test_bench_endpoint_script_runs_and_agrees_with_the_naive_loop(minilm, sst2, tmp_path):
+    """scripts/bench_endpoint.py, tiny: the naive loop sends one request per draw, our engine's
+    first flips equal the loop's, and it sends fewer texts (the figures: docs/models.md)."""
+    out = tmp_path / "bench.json"
+    args = ["--model", str(minilm), "--dataset", sst2, "--limit", "3", "--max-steps", "4", "--latency", "0"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_endpoint.py"), *args, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["naive_requests"] == 3 * (1 + len(SPECS) * 4)
+    for name in ("ours_1", "ours_16"):
+        assert figures[name + "_first_flips_agree"] is True
+        assert 3 <= figures[name + "_inputs_sent"] < figures["naive_requests"]
+    assert figures["ours_16_requests"] < figures["ours_1_requests"] == figures["ours_1_inputs_sent"]
+    assert "naive/ours" in done.stdout
