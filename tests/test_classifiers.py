@@ -10,11 +10,13 @@ import pytest
 from conftest import eval_argv
 
 import textrobust
+from textrobust.classifiers import ModelOptions
 from textrobust.classifiers.labels import label_map
 from textrobust.classifiers.options import parse_labels, parse_prompt
 from textrobust.classifiers.prompted import prompted_classifier
+from textrobust.classifiers.resolve import resolve_classifier
 from textrobust.cli import main
-from textrobust.errors import UserError
+from textrobust.errors import TextrobustWarning, UserError
 from textrobust.text.data import load_text_examples
 
 SPECS = ["delete:p=0.1", "typo:p=0.05"]
@@ -250,3 +252,21 @@ def test_prompted_causal_lm_from_a_directory_via_the_cli(tiny_lm, sst2, tmp_path
     data = load_text_examples(sst2, limit=4)
     hand = [int(np.argmax([hand_logprob(model, tokenizer, t, v) for v in VERBAL.values()])) for t in data.texts]
     assert [json.loads(line)["clean_prediction"] for line in (out / "examples.jsonl").read_text().splitlines()] == hand
+
+
+def test_settings_a_model_kind_does_not_use_are_ignored_with_a_warning(minilm_dir, recwarn):
+    names = {"dataset_label_names": ["negative", "positive"]}
+    o = ModelOptions(labels="negative,positive", prompt="{text}", trust_pickle=True)
+    with pytest.warns(TextrobustWarning) as caught:
+        clf = resolve_classifier(lambda texts: [0] * len(texts), None, options=o, **names)
+    said = sorted(str(w.message) for w in caught)
+    assert said == [
+        "--prompt (prompt=) is ignored: a function does not use it",
+        "--trust-pickle is ignored: a function does not use it",
+    ]
+    assert clf.labels.model_names == ["negative", "positive"]  # --labels is used
+    with pytest.warns(TextrobustWarning, match=r"--labels \(labels=\) is ignored: a Hugging Face sequence classifier"):
+        assert resolve_classifier(str(minilm_dir), None, options=ModelOptions(labels="a,b"), **names) is None
+    recwarn.clear()
+    resolve_classifier(str(minilm_dir), None, options=ModelOptions(), **names)
+    assert not [w for w in recwarn if issubclass(w.category, TextrobustWarning)]
