@@ -342,3 +342,45 @@ def test_bench_endpoint_script_runs_and_agrees_with_the_naive_loop(minilm, sst2,
         assert 3 <= figures[name + "_inputs_sent"] < figures["naive_requests"]
     assert figures["ours_16_requests"] < figures["ours_1_requests"] == figures["ours_1_inputs_sent"]
     assert "naive/ours" in done.stdout
+
+
+def test_endpoint_under_torchrun_two_processes_equals_one_and_sums_the_remote_section(
+    server, sst2, reference, tmp_path
+):
+    """Two CPU processes (torchrun, gloo) split the examples; each calls the endpoint and keeps its
+    own cache file (responses.rank1.jsonl); the main process writes the same examples.jsonl as the
+    one-process run and a remote section summed over both, which the server's log confirms."""
+    server.faults([])
+    before = len(server.answered())
+    out = tmp_path / "out"
+    extra = ["--api-key-env", KEY_ENV, "--concurrency", "2"]
+    args = eval_argv(server.url + "/classify", sst2, out, SPECS, limit=LIMIT, max_steps=STEPS, extra=extra)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", **{KEY_ENV: KEY})
+
+    def launch(*more: str) -> dict:
+        done = subprocess.run(
+            [*command, "-m", "textrobust", *args, *more], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert KEY not in done.stdout + done.stderr
+        return json.loads((out / "report.json").read_text())
+
+    report = launch()
+    assert (out / "examples.jsonl").read_bytes() == reference[1]
+    assert report["processes"] == 2
+    sent = server.answered()[before:]
+    assert report["remote"]["inputs_sent"] == len(sent) == len(set(sent)) > 0
+    assert (out / "responses.jsonl").stat().st_size > 0 and (out / "responses.rank1.jsonl").stat().st_size > 0
+    again = launch("--overwrite")  # both processes read both cache files: nothing is sent
+    assert (out / "examples.jsonl").read_bytes() == reference[1]
+    assert again["remote"]["requests"] == 0 and again["remote"]["cache_hits"] == len(sent)
+    assert len(server.answered()) == before + len(sent)
