@@ -95,6 +95,38 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
     assert main(args + ["--trust-pickle"]) == 0
 
 
+class SetFitStyle:
+    """What a SetFit model offers (setfit.SetFitModel): ``predict`` answers a tensor of label ids,
+    or label names when it has ``labels``; ``predict_proba`` a tensor; no ``classes_``."""
+
+    def __init__(self, inner, labels=None) -> None:
+        self.inner, self.labels = inner, labels
+
+    def predict(self, texts):
+        import torch
+
+        ids = torch.tensor([1 if said == "POSITIVE" else 0 for said in self.inner.predict(texts)])
+        return [self.labels[i] for i in ids.tolist()] if self.labels else ids
+
+    def predict_proba(self, texts):
+        import torch
+
+        return torch.tensor(self.inner.predict_proba(texts)[:, ::-1].copy())
+
+
+def test_setfit_style_models_tensors_of_ids_or_label_names(tfidf, sst2):
+    kw = dict(dataset=sst2, perturbations=SPECS, max_steps=15, limit=10)
+    reference = textrobust.evaluate(tfidf, **kw)
+    assert first_flips(textrobust.evaluate(SetFitStyle(tfidf), **kw)) == first_flips(reference)
+    named = SetFitStyle(tfidf, labels=["NEGATIVE", "Positive"])  # names matched to the dataset's
+    assert first_flips(textrobust.evaluate(named, **kw)) == first_flips(reference)
+    m = label_map(None, ["negative", "positive"])
+    import torch
+
+    assert m.convert(torch.tensor([1, 0, 1]), 3).tolist() == [1, 0, 1]  # an id tensor stays ids
+    assert m.convert(torch.tensor([[0.2, 0.8]], dtype=torch.bfloat16), 1).tolist() == [1]
+
+
 @pytest.fixture(scope="module")
 def minilm(minilm_dir):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
