@@ -302,3 +302,34 @@ def test_settings_a_model_kind_does_not_use_are_ignored_with_a_warning(minilm_di
     recwarn.clear()
     resolve_classifier(str(minilm_dir), None, options=ModelOptions(), **names)
     assert not [w for w in recwarn if issubclass(w.category, TextrobustWarning)]
+
+
+def test_prompted_causal_lm_under_torchrun_equals_one_process(tiny_lm, sst2, tmp_path):
+    """Two CPU processes (torchrun, gloo) split the examples of a prompted causal LM's run; the
+    main process writes the same examples.jsonl as one process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    model, tokenizer = tiny_lm
+    model.save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    prompt = ["--prompt", PROMPT, "--labels", "negative= bad movie,positive= good"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(eval_argv(tmp_path / "lm", sst2, one, SPECS, limit=6, max_steps=8, extra=prompt)) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    args = eval_argv(tmp_path / "lm", sst2, two, SPECS, limit=6, max_steps=8, extra=prompt)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(
+        [*command, "-m", "textrobust", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (two / "examples.jsonl").read_bytes() == (one / "examples.jsonl").read_bytes()
+    report = json.loads((two / "report.json").read_text())
+    assert report["processes"] == 2 and report["model"].startswith("prompted:")
