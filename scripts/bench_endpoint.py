@@ -13,7 +13,7 @@ All three use the same seeded draws; the first flips must agree (checked). Print
 texts sent and wall time, and the ratios naive / ours (targets: >= 3x fewer requests, >= 5x
 less wall time); writes the figures as JSON.
 
-    HF_HUB_OFFLINE=1 python scripts/bench_endpoint.py --limit 20 --max-steps 25 --json docs/bench/bench_endpoint.json
+    HF_HUB_OFFLINE=1 python scripts/bench_endpoint.py --limit 20 --max-steps 50 --json docs/bench/bench_endpoint.json
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
     import textrobust
     from textrobust.classifiers import ModelOptions
     from textrobust.core.random import draw_key, stream_prefix
-    from textrobust.evaluation import build_perturbations
+    from textrobust.evaluation import text_perturbations
     from textrobust.text.data import load_text_examples
 
     port = free_port()
@@ -81,7 +81,7 @@ def main() -> None:
         assert server.stdout.readline().strip() == "ready"
         url = f"http://127.0.0.1:{port}/classify"
         data = load_text_examples(args.dataset, limit=args.limit, seed=args.seed)
-        perturbations = build_perturbations(specs, "text", {}, {})
+        perturbations = text_perturbations(specs)
         n, steps = len(data), args.max_steps
         out: dict = {
             "machine": machine(),

@@ -10,11 +10,13 @@ import pytest
 from conftest import eval_argv
 
 import textrobust
+from textrobust.classifiers import ModelOptions
 from textrobust.classifiers.labels import label_map
 from textrobust.classifiers.options import parse_labels, parse_prompt
 from textrobust.classifiers.prompted import prompted_classifier
+from textrobust.classifiers.resolve import resolve_classifier
 from textrobust.cli import main
-from textrobust.errors import UserError
+from textrobust.errors import TextrobustWarning, UserError
 from textrobust.text.data import load_text_examples
 
 SPECS = ["delete:p=0.1", "typo:p=0.05"]
@@ -91,6 +93,38 @@ def test_sklearn_pipeline_through_the_api_and_the_cli_with_skops(tfidf, sst2, tm
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "runs arbitrary code" in err[0] and "--trust-pickle" in err[0]
     assert main(args + ["--trust-pickle"]) == 0
+
+
+class SetFitStyle:
+    """What a SetFit model offers (setfit.SetFitModel): ``predict`` answers a tensor of label ids,
+    or label names when it has ``labels``; ``predict_proba`` a tensor; no ``classes_``."""
+
+    def __init__(self, inner, labels=None) -> None:
+        self.inner, self.labels = inner, labels
+
+    def predict(self, texts):
+        import torch
+
+        ids = torch.tensor([1 if said == "POSITIVE" else 0 for said in self.inner.predict(texts)])
+        return [self.labels[i] for i in ids.tolist()] if self.labels else ids
+
+    def predict_proba(self, texts):
+        import torch
+
+        return torch.tensor(self.inner.predict_proba(texts)[:, ::-1].copy())
+
+
+def test_setfit_style_models_tensors_of_ids_or_label_names(tfidf, sst2):
+    kw = dict(dataset=sst2, perturbations=SPECS, max_steps=15, limit=10)
+    reference = textrobust.evaluate(tfidf, **kw)
+    assert first_flips(textrobust.evaluate(SetFitStyle(tfidf), **kw)) == first_flips(reference)
+    named = SetFitStyle(tfidf, labels=["NEGATIVE", "Positive"])  # names matched to the dataset's
+    assert first_flips(textrobust.evaluate(named, **kw)) == first_flips(reference)
+    m = label_map(None, ["negative", "positive"])
+    import torch
+
+    assert m.convert(torch.tensor([1, 0, 1]), 3).tolist() == [1, 0, 1]  # an id tensor stays ids
+    assert m.convert(torch.tensor([[0.2, 0.8]], dtype=torch.bfloat16), 1).tolist() == [1]
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +284,52 @@ def test_prompted_causal_lm_from_a_directory_via_the_cli(tiny_lm, sst2, tmp_path
     data = load_text_examples(sst2, limit=4)
     hand = [int(np.argmax([hand_logprob(model, tokenizer, t, v) for v in VERBAL.values()])) for t in data.texts]
     assert [json.loads(line)["clean_prediction"] for line in (out / "examples.jsonl").read_text().splitlines()] == hand
+
+
+def test_settings_a_model_kind_does_not_use_are_ignored_with_a_warning(minilm_dir, recwarn):
+    names = {"dataset_label_names": ["negative", "positive"]}
+    o = ModelOptions(labels="negative,positive", prompt="{text}", trust_pickle=True)
+    with pytest.warns(TextrobustWarning) as caught:
+        clf = resolve_classifier(lambda texts: [0] * len(texts), None, options=o, **names)
+    said = sorted(str(w.message) for w in caught)
+    assert said == [
+        "--prompt (prompt=) is ignored: a function does not use it",
+        "--trust-pickle is ignored: a function does not use it",
+    ]
+    assert clf.labels.model_names == ["negative", "positive"]  # --labels is used
+    with pytest.warns(TextrobustWarning, match=r"--labels \(labels=\) is ignored: a Hugging Face sequence classifier"):
+        assert resolve_classifier(str(minilm_dir), None, options=ModelOptions(labels="a,b"), **names) is None
+    recwarn.clear()
+    resolve_classifier(str(minilm_dir), None, options=ModelOptions(), **names)
+    assert not [w for w in recwarn if issubclass(w.category, TextrobustWarning)]
+
+
+def test_prompted_causal_lm_under_torchrun_equals_one_process(tiny_lm, sst2, tmp_path):
+    """Two CPU processes (torchrun, gloo) split the examples of a prompted causal LM's run; the
+    main process writes the same examples.jsonl as one process."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    model, tokenizer = tiny_lm
+    model.save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    prompt = ["--prompt", PROMPT, "--labels", "negative= bad movie,positive= good"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(eval_argv(tmp_path / "lm", sst2, one, SPECS, limit=6, max_steps=8, extra=prompt)) == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    args = eval_argv(tmp_path / "lm", sst2, two, SPECS, limit=6, max_steps=8, extra=prompt)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(
+        [*command, "-m", "textrobust", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (two / "examples.jsonl").read_bytes() == (one / "examples.jsonl").read_bytes()
+    report = json.loads((two / "report.json").read_text())
+    assert report["processes"] == 2 and report["model"].startswith("prompted:")

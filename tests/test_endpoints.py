@@ -18,7 +18,7 @@ from conftest import ROOT, eval_argv
 
 import textrobust
 from textrobust.classifiers import ModelOptions
-from textrobust.classifiers.http import parse_answer, retry_after
+from textrobust.classifiers.http import Caller, EndpointError, RemoteStats, parse_answer, retry_after
 from textrobust.cli import main
 from textrobust.errors import UserError
 
@@ -296,3 +296,91 @@ def test_bad_endpoint_options_are_one_line_errors(sst2, monkeypatch, tmp_path):
         run("http://127.0.0.1:9/classify", sst2, None, model_options=ModelOptions(api_key_env=KEY_ENV))
     with pytest.raises(UserError, match="concurrency"):
         ModelOptions(concurrency=0)
+
+
+def test_retries_wait_for_retry_after_then_back_off_exponentially(server):
+    """The waits between attempts: the server's Retry-After (1 s here) for a 429, else
+    backoff * 2**attempt; each capped at max_wait. A recorder stands in for time.sleep."""
+    server.faults(["429", "500", "500"])
+    waits: list[float] = []
+    stats = RemoteStats()
+    caller = Caller(server.url + "/classify", options(backoff=0.05), stats, sleep=waits.append)
+    answer = caller.post({"inputs": ["a charming film"]})
+    assert waits == [1.0, 0.1, 0.2] and stats.retries == 3 and stats.failures == 0
+    assert isinstance(answer, list) and {d["label"] for d in answer[0]} == {"negative", "positive"}
+    server.faults(["429", "429"])
+    waits.clear()
+    Caller(server.url + "/classify", options(max_wait=0.25), RemoteStats(), sleep=waits.append).post({"inputs": ["x"]})
+    assert waits == [0.25, 0.25]  # Retry-After 1 s, capped
+    # an endpoint that stays down: one line, which says whether anything was kept
+    server.faults(["500", "500"])
+    down = Caller(server.url + "/classify", options(max_retries=1), RemoteStats(), sleep=waits.append)
+    with pytest.raises(EndpointError) as err:
+        down.post({"inputs": ["x"]})
+    assert "failed 2 times (last: HTTP 500)" in str(err.value) and "nothing was kept" in str(err.value)
+    server.faults([])
+
+
+def test_bench_endpoint_script_runs_and_agrees_with_the_naive_loop(minilm, sst2, tmp_path):
+    """scripts/bench_endpoint.py, tiny: the naive loop sends one request per draw, our engine's
+    first flips equal the loop's, and it sends fewer texts (the figures: docs/models.md)."""
+    out = tmp_path / "bench.json"
+    args = ["--model", str(minilm), "--dataset", sst2, "--limit", "3", "--max-steps", "4", "--latency", "0"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_endpoint.py"), *args, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["naive_requests"] == 3 * (1 + len(SPECS) * 4)
+    for name in ("ours_1", "ours_16"):
+        assert figures[name + "_first_flips_agree"] is True
+        assert 3 <= figures[name + "_inputs_sent"] < figures["naive_requests"]
+    assert figures["ours_16_requests"] < figures["ours_1_requests"] == figures["ours_1_inputs_sent"]
+    assert "naive/ours" in done.stdout
+
+
+def test_endpoint_under_torchrun_two_processes_equals_one_and_sums_the_remote_section(
+    server, sst2, reference, tmp_path
+):
+    """Two CPU processes (torchrun, gloo) split the examples; each calls the endpoint and keeps its
+    own cache file (responses.rank1.jsonl); the main process writes the same examples.jsonl as the
+    one-process run and a remote section summed over both, which the server's log confirms."""
+    server.faults([])
+    before = len(server.answered())
+    out = tmp_path / "out"
+    extra = ["--api-key-env", KEY_ENV, "--concurrency", "2"]
+    args = eval_argv(server.url + "/classify", sst2, out, SPECS, limit=LIMIT, max_steps=STEPS, extra=extra)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", **{KEY_ENV: KEY})
+
+    def launch(*more: str) -> dict:
+        done = subprocess.run(
+            [*command, "-m", "textrobust", *args, *more], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert KEY not in done.stdout + done.stderr
+        return json.loads((out / "report.json").read_text())
+
+    report = launch()
+    assert (out / "examples.jsonl").read_bytes() == reference[1]
+    assert report["processes"] == 2
+    sent = server.answered()[before:]
+    assert report["remote"]["inputs_sent"] == len(sent) == len(set(sent)) > 0
+    assert (out / "responses.jsonl").stat().st_size > 0 and (out / "responses.rank1.jsonl").stat().st_size > 0
+    again = launch("--overwrite")  # both processes read both cache files: nothing is sent
+    assert (out / "examples.jsonl").read_bytes() == reference[1]
+    assert again["remote"]["requests"] == 0 and again["remote"]["cache_hits"] == len(sent)
+    assert len(server.answered()) == before + len(sent)

@@ -163,10 +163,13 @@ class Caller:
                 self.stats.add(retries=1)
                 self.sleep(wait_s)
         self.stats.add(failures=1)
-        raise EndpointError(
-            f"endpoint {self.name} failed {o.max_retries + 1} times (last: {last}); the examples finished so far "
-            "are kept in the output directory: rerun with --resume when the endpoint is back"
+        tries = f"{o.max_retries + 1} times" if o.max_retries else "once"
+        kept = (
+            "the examples finished so far are kept in the output directory: rerun with --resume when the endpoint is back"
+            if o.cache_dir is not None
+            else "without an output directory nothing was kept: pass --output to keep finished examples and answers"
         )
+        raise EndpointError(f"endpoint {self.name} failed {tries} (last: {last}); {kept}")
 
     def map(self, payloads: Sequence[dict], on_answer: Callable[[int, Any], None]) -> None:
         """Send every payload (at most ``concurrency`` at a time); ``on_answer(i, answer)`` runs as

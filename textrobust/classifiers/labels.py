@@ -74,8 +74,9 @@ class LabelMap:
 
     def convert(self, output: Any, n: int) -> np.ndarray:
         """Dataset ids for ``n`` inputs from ids, names or a 2-D score array."""
-        if hasattr(output, "detach"):  # a torch tensor
-            output = output.detach().float().cpu().numpy()
+        if hasattr(output, "detach"):  # a torch tensor: scores stay numbers, ids stay integers
+            output = output.detach().cpu()
+            output = output.float().numpy() if output.is_floating_point() else output.numpy()
         if isinstance(output, np.ndarray) and output.ndim == 2:
             result = self.scores_to_dataset(output)
         else:

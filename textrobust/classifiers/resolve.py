@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import Any, Mapping, Sequence
 
 from textrobust.classifiers.callable import callable_classifier
@@ -22,7 +23,16 @@ from textrobust.classifiers.options import ModelOptions, parse_labels, parse_pro
 from textrobust.classifiers.pipeline import is_text_pipeline, pipeline_classifier
 from textrobust.classifiers.prompted import is_causal_lm, prompted_classifier
 from textrobust.classifiers.sklearn import is_estimator, load_estimator, sklearn_classifier
-from textrobust.errors import UserError
+from textrobust.errors import TextrobustWarning, UserError
+
+#: The settings of :class:`ModelOptions` a kind may leave unused, with their CLI flags.
+FLAGS = {
+    "labels": "--labels (labels=)",
+    "prompt": "--prompt (prompt=)",
+    "base_url": "--base-url",
+    "api_key_env": "--api-key-env",
+    "trust_pickle": "--trust-pickle",
+}
 
 
 def model_options(
@@ -87,34 +97,54 @@ def resolve_classifier(
     if isinstance(model, (str, os.PathLike)):
         s = str(model)
         if s.startswith(("http://", "https://")):
+            unused(o, "an HF-style endpoint", "labels", "api_key_env")
             o.api_key()  # a missing key variable is an error now, not at the first request
             return hf_endpoint_classifier(s, o, **labelled)
         if s.startswith("openai:"):
+            unused(o, "an openai: model", "labels", "prompt", "base_url", "api_key_env")
             o.api_key()
             if not s[len("openai:") :]:
                 raise UserError("openai:<model> needs the model's name, e.g. openai:llama-3.1-8b")
             return chat_endpoint_classifier(s[len("openai:") :], o, **labelled)
         if s.startswith("sklearn:"):
+            unused(o, "a scikit-learn model", "trust_pickle")
             estimator = load_estimator(s[len("sklearn:") :], trust_pickle=o.trust_pickle)
             return sklearn_classifier(estimator, name=s, **labelled)
         if s.startswith("python:"):
+            unused(o, "a python: function", "labels")
             return callable_classifier(
                 import_function(s[len("python:") :]), model_labels=o.label_names, name=s, **labelled
             )
         if o.prompt is not None:
+            unused(o, "a prompted causal LM", "labels", "prompt")
             return prompted_classifier(s, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
+        unused(o, "a Hugging Face sequence classifier (it names its labels in config.id2label)")
         return None
     if is_text_pipeline(model):
+        unused(o, "a transformers pipeline (it names its labels in config.id2label)")
         return pipeline_classifier(model, **labelled)
     if is_causal_lm(model) or (o.prompt is not None and is_hf_sequence_model(model)):
+        unused(o, "a prompted causal LM", "labels", "prompt")
         return prompted_classifier(model, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
     if is_hf_sequence_model(model):
+        unused(o, "a Hugging Face sequence classifier (it names its labels in config.id2label)")
         return None
     if is_estimator(model):
+        unused(o, "a scikit-learn estimator (its classes_ name its labels)")
         return sklearn_classifier(model, **labelled)
     if callable(model):
+        unused(o, "a function", "labels")
         return callable_classifier(model, model_labels=o.label_names, **labelled)
     raise UserError(
         f"cannot evaluate a {type(model).__name__}: pass a Hugging Face model or name, a pipeline, a scikit-learn "
         "estimator, a function of a list of texts, or an endpoint (http(s)://..., openai:<model>)"
     )
+
+
+def unused(options: ModelOptions, kind: str, *used: str) -> None:
+    """Warn (once per setting) that ``options`` set something ``kind`` does not use: it is
+    ignored, not silently. (A warning, not an error: ``eval --model A --model B`` gives every
+    model the same settings.)"""
+    for name, flag in FLAGS.items():
+        if name not in used and getattr(options, name) not in (None, False):
+            warnings.warn(f"{flag} is ignored: {kind} does not use it", TextrobustWarning, stacklevel=3)

@@ -50,10 +50,10 @@ def sklearn_classifier(
 
     def predict(texts: list[str]) -> Any:
         if has_predict:
+            if classes is None:  # ids, names or a tensor of ids (SetFit): the label map reads them
+                return estimator.predict(texts)
             out = np.asarray(estimator.predict(texts))
-            if numeric or classes is None:
-                return [int(x) for x in out]
-            return [str(x) for x in out]
+            return [int(x) for x in out] if numeric else [str(x) for x in out]
         proba = np.asarray(estimator.predict_proba(texts))
         return [int(x) if numeric else str(x) for x in np.asarray(classes)[proba.argmax(axis=1)]]
 
