@@ -12,7 +12,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import shared_dir
+from conftest import ROOT, shared_dir
 
 from textrobust.cli import main
 
@@ -141,6 +141,26 @@ def test_compare_refuses_runs_with_other_draws(two_models, tmp_path, capsys):
     assert "run directory not found" in capsys.readouterr().err
 
 
+def test_workflow_commands_refuse_runs_they_do_not_read(shared, tmp_path, capsys):
+    """A finished `vision certify` run (L2 radii, no perturbations) is refused by compare, check,
+    card and report with one line and exit 2, not read as an eval run."""
+    run = tmp_path / "vision-certify"
+    model, mnist = ROOT / "vision" / "results" / "mnist" / "models" / "M", shared / "data" / "mnist" / "idx"
+    args = f"vision certify --model {model} --dataset {mnist} --limit 2 --n0 10 --n 20 --output {run} --no-progress"
+    assert main(args.split()) == 0 and (run / "report.json").is_file()
+    capsys.readouterr()
+    for argv in (
+        ["report", run],
+        ["card", run, "--card", tmp_path / "README.md"],
+        ["check", run, "--require", "clean_accuracy >= 0.1"],
+        ["compare", run, run],
+    ):
+        assert main([str(a) for a in argv]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is a vision-certify run" in err, err
+    assert not (tmp_path / "README.md").exists()
+
+
 # ------------------------------------------------------------------ check
 
 
@@ -186,6 +206,9 @@ def test_check_gates_on_intervals(two_models, tmp_path, capsys):
         ("delete:p=0.1 clean_accuracy >= 0.5", "is not per perturbation"),
         ("delete:p=0.1 robust_ratio_change >= -0.1", "need --baseline"),
         ("clean_accuracy about 0.5", "cannot read gate"),
+        ("clean_accuracy >= abc", "threshold 'abc' is not a finite number"),
+        ("clean_accuracy >= nan", "threshold 'nan' is not a finite number"),
+        ("delete:p=0.1 robust_ratio <= inf", "threshold 'inf' is not a finite number"),
     ],
 )
 def test_check_bad_gates_exit_2(two_models, gate, message, capsys):
