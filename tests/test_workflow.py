@@ -7,6 +7,7 @@ draws, compared into its output directory) and a second run of BASE with another
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -347,6 +348,21 @@ def test_report_html_renders_in_headless_chromium(two_models, tmp_path):
     ).stdout
     assert '<table class="sortable" id="examples">' in dom and "Survival curves" in dom
     assert dom.count("<tr>") >= int(LIMIT) + 1
+    # the per-example table sorts in the browser: click "first flip: delete:p=0.1" twice (ascending, then descending)
+    clicked = tmp_path / "clicked.html"
+    click = "<script>var th=document.querySelectorAll('#examples th')[3];th.click();th.click();</script></body>"
+    clicked.write_text(page.read_text().replace("</body>", click))
+    dom = subprocess.run(
+        [*flags, "--dump-dom", clicked.as_uri()], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    table = dom[dom.index('id="examples"') :]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :], flags=re.S)
+    shown = [re.findall(r"<td[^>]*>(.*?)</td>", row)[3] for row in rows]
+    records = [json.loads(line) for line in (_weak(two_models) / "examples.jsonl").read_text().splitlines()]
+    flips = [r["first_flip"]["delete:p=0.1"] for r in records]
+    expected = sorted(flips, key=lambda f: int(STEPS) + 1 if f is None else f, reverse=True)
+    assert shown == ["robust" if f is None else str(f) for f in expected]
+    assert shown != ["robust" if f is None else str(f) for f in flips]  # the click reordered the rows
 
 
 def test_report_html_of_certify_and_vision_runs(tiny_model, tiny_dataset, shared, tmp_path):
