@@ -248,7 +248,7 @@ def run_gates(
             raise UserError("--baseline takes eval runs; certify runs are not supported")
         from textrobust.workflow.compare import compare_runs
 
-        comparison = compare_runs(baseline, run)
+        comparison = compare_runs(baseline, run, texts=False)  # gates need no sentences
     exprs = list(requires) + (regression_gates(run, max_regression) if max_regression is not None else [])
     if not exprs:
         raise UserError("no gates: give --require EXPR (and/or --baseline RUN --max-regression X)")
