@@ -60,28 +60,36 @@ def _portable(settings: dict) -> dict:
 
 
 def plot(history: list[dict], specs: list[str], path: Path, title: str) -> None:
-    """Robust ratio (with its 95% interval) and accuracies against the training step."""
-    import matplotlib
+    """Robust ratio and accuracies against the training step, each with its 95% interval
+    (the callback's Clopper-Pearson interval for the robust ratio; Clopper-Pearson on the logged
+    n for the accuracies), in the reports' colour-blind-safe palette."""
+    from textrobust.core.plots import PALETTE, _pyplot
+    from textrobust.core.stats import rate
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     steps = [e["step"] for e in history]
+
+    def band(ax, key: str, colour: str) -> None:
+        sizes = [int(e["eval_robust/n_examples"]) for e in history]  # logged as floats by the Trainer
+        cis = [rate(round(e[key] * n), n).ci for e, n in zip(history, sizes)]
+        ax.fill_between(steps, [c[0] for c in cis], [c[1] for c in cis], color=colour, alpha=0.12, linewidth=0)
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for spec in specs:
+    for spec, colour in zip(specs, PALETTE):
         key = f"eval_robust/{spec}"
-        line = left.plot(steps, [e[f"{key}/robust_ratio"] for e in history], marker="o", label=spec)[0]
+        left.plot(steps, [e[f"{key}/robust_ratio"] for e in history], marker="o", color=colour, label=spec)
         low, high = (f"{key}/robust_ratio_ci95_low", f"{key}/robust_ratio_ci95_high")
         if all(low in e and high in e for e in history):
-            left.fill_between(
-                steps, [e[low] for e in history], [e[high] for e in history], color=line.get_color(), alpha=0.15
-            )
-        right.plot(steps, [e[f"{key}/accuracy"] for e in history], marker="o", label=f"accuracy under {spec}")
-    right.plot(
-        steps, [e["eval_robust/clean_accuracy"] for e in history], marker="s", color="black", label="clean accuracy"
-    )
-    left.set(xlabel="training step", ylabel="robust ratio (95% interval)", title="RPR robust ratio")
-    right.set(xlabel="training step", ylabel="accuracy", title="accuracy")
+            left.fill_between(steps, [e[low] for e in history], [e[high] for e in history], color=colour, alpha=0.15)
+        right.plot(
+            steps, [e[f"{key}/accuracy"] for e in history], marker="o", color=colour, label=f"accuracy under {spec}"
+        )
+        band(right, f"{key}/accuracy", colour)
+    clean = "eval_robust/clean_accuracy"
+    right.plot(steps, [e[clean] for e in history], marker="s", color="black", label="clean accuracy")
+    band(right, clean, "black")
+    left.set(xlabel="training step", ylabel="robust ratio (fraction, 95% interval)", title="RPR robust ratio")
+    right.set(xlabel="training step", ylabel="accuracy (fraction, 95% interval)", title="accuracy")
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

@@ -118,3 +118,26 @@ def test_eval_report_from_records_by_hand():
         "survival",
         "per_class",
     }
+
+
+def test_survival_plot_starts_at_the_clean_accuracy_with_bands():
+    """Every survival curve (eval reports and the vision reproduction) starts at step 0 at its own
+    clean accuracy, is drawn in the Okabe-Ito palette, and sits inside its pointwise 95% band."""
+    from textrobust.core.plots import PALETTE, _pyplot, draw_survival
+
+    plt = _pyplot()
+    fig, ax = plt.subplots()
+    curves = {"M": [0.8, 0.7, 0.6], "M_R": [0.5, 0.5, 0.4]}
+    colours = draw_survival(ax, curves, n=50, clean={"M": 0.9, "M_R": 0.6})
+    assert list(colours.values()) == PALETTE[:2]
+    for line, name, start in zip(ax.get_lines(), curves, (0.9, 0.6)):
+        assert list(line.get_xdata()) == [0, 1, 2, 3] and list(line.get_ydata()) == [start, *curves[name]]
+    assert len(ax.collections) == 2  # one band per curve
+    for band, line in zip(ax.collections, ax.get_lines()):
+        top = band.get_paths()[0].vertices[:, 1]
+        assert top.min() >= 0 and top.max() <= 1
+        for y in line.get_ydata():
+            lo, hi = rate(round(y * 50), 50).ci
+            assert lo < y < hi and lo >= top.min() - 1e-12 and hi <= top.max() + 1e-12
+    assert "0 = clean input" in ax.get_xlabel() and "95% bands" in ax.get_ylabel()
+    plt.close(fig)

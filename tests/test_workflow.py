@@ -7,12 +7,13 @@ draws, compared into its output directory) and a second run of BASE with another
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import shared_dir
+from conftest import ROOT, shared_dir
 
 from textrobust.cli import main
 
@@ -141,6 +142,26 @@ def test_compare_refuses_runs_with_other_draws(two_models, tmp_path, capsys):
     assert "run directory not found" in capsys.readouterr().err
 
 
+def test_workflow_commands_refuse_runs_they_do_not_read(shared, tmp_path, capsys):
+    """A finished `vision certify` run (L2 radii, no perturbations) is refused by compare, check,
+    card and report with one line and exit 2, not read as an eval run."""
+    run = tmp_path / "vision-certify"
+    model, mnist = ROOT / "vision" / "results" / "mnist" / "models" / "M", shared / "data" / "mnist" / "idx"
+    args = f"vision certify --model {model} --dataset {mnist} --limit 2 --n0 10 --n 20 --output {run} --no-progress"
+    assert main(args.split()) == 0 and (run / "report.json").is_file()
+    capsys.readouterr()
+    for argv in (
+        ["report", run],
+        ["card", run, "--card", tmp_path / "README.md"],
+        ["check", run, "--require", "clean_accuracy >= 0.1"],
+        ["compare", run, run],
+    ):
+        assert main([str(a) for a in argv]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is a vision-certify run" in err, err
+    assert not (tmp_path / "README.md").exists()
+
+
 # ------------------------------------------------------------------ check
 
 
@@ -186,6 +207,9 @@ def test_check_gates_on_intervals(two_models, tmp_path, capsys):
         ("delete:p=0.1 clean_accuracy >= 0.5", "is not per perturbation"),
         ("delete:p=0.1 robust_ratio_change >= -0.1", "need --baseline"),
         ("clean_accuracy about 0.5", "cannot read gate"),
+        ("clean_accuracy >= abc", "threshold 'abc' is not a finite number"),
+        ("clean_accuracy >= nan", "threshold 'nan' is not a finite number"),
+        ("delete:p=0.1 robust_ratio <= inf", "threshold 'inf' is not a finite number"),
     ],
 )
 def test_check_bad_gates_exit_2(two_models, gate, message, capsys):
@@ -215,6 +239,25 @@ def test_check_max_regression_against_a_baseline(two_models, rerun, tmp_path, ca
     assert main(["check", str(rerun), "--baseline", str(_base(two_models)), "--max-regression", "0.5"]) == 0
     assert main(["check", str(rerun), "--max-regression", "0.5"]) == 2
     assert "needs --baseline" in capsys.readouterr().err
+
+
+def test_the_github_actions_example_gates_as_documented(two_models, tmp_path):
+    """docs/workflow.md's GitHub Actions job is valid YAML, and its `check` step, run on the base
+    (runs/prod) and weakened (runs/candidate) models, reads every gate and fails the job."""
+    import shlex
+
+    import yaml
+
+    page = (ROOT / "docs" / "workflow.md").read_text(encoding="utf-8")
+    job = yaml.safe_load(page.split("### GitHub Actions example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0])
+    steps = job["jobs"]["robustness"]["steps"]
+    (check,) = [s["run"] for s in steps if "run" in s and s["run"].startswith("textrobust check")]
+    paths = {"runs/candidate": _weak(two_models), "runs/prod": _base(two_models), "runs/gates.xml": tmp_path / "g.xml"}
+    argv = [str(paths.get(a, a)) for a in shlex.split(check)[1:]]
+    assert main(argv) == 1  # the weakened model fails the gates
+    cases, failures = _junit(tmp_path / "g.xml")
+    assert len(cases) == 3 + 5 and failures["clean_accuracy >= 0.85"] is not None
+    assert any(s.get("with", {}).get("report_paths") == "runs/gates.xml" for s in steps)
 
 
 # ------------------------------------------------------------------ card
@@ -324,16 +367,60 @@ def test_report_html_renders_in_headless_chromium(two_models, tmp_path):
     ).stdout
     assert '<table class="sortable" id="examples">' in dom and "Survival curves" in dom
     assert dom.count("<tr>") >= int(LIMIT) + 1
+    # the per-example table sorts in the browser: click "first flip: delete:p=0.1" twice (ascending, then descending)
+    clicked = tmp_path / "clicked.html"
+    click = "<script>var th=document.querySelectorAll('#examples th')[3];th.click();th.click();</script></body>"
+    clicked.write_text(page.read_text().replace("</body>", click))
+    dom = subprocess.run(
+        [*flags, "--dump-dom", clicked.as_uri()], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    table = dom[dom.index('id="examples"') :]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :], flags=re.S)
+    shown = [re.findall(r"<td[^>]*>(.*?)</td>", row)[3] for row in rows]
+    records = [json.loads(line) for line in (_weak(two_models) / "examples.jsonl").read_text().splitlines()]
+    flips = [r["first_flip"]["delete:p=0.1"] for r in records]
+    expected = sorted(flips, key=lambda f: int(STEPS) + 1 if f is None else f, reverse=True)
+    assert shown == ["robust" if f is None else str(f) for f in expected]
+    assert shown != ["robust" if f is None else str(f) for f in flips]  # the click reordered the rows
 
 
-def test_report_html_of_certify_and_vision_runs(tiny_model, tiny_dataset, shared, tmp_path):
-    from vision.models import new_model, save_model
-
-    out = tmp_path / "certify"
+@pytest.fixture(scope="session")
+def certify_run(tiny_model, tiny_dataset, tmp_path_factory):
+    """OUTPUT of a small `certify` run of the tiny model."""
+    out = tmp_path_factory.mktemp("certify") / "certify"
     args = (
         f"certify --model {tiny_model} --dataset {tiny_dataset} --limit 6 --n0 40 --n 120 --output {out} --no-progress"
     )
     assert main(args.split()) == 0
+    return out
+
+
+def test_check_and_card_of_a_certify_run(certify_run, tmp_path, capsys):
+    from huggingface_hub import ModelCard
+
+    report = json.loads((certify_run / "report.json").read_text())
+    lo, hi = report["certified_accuracy_ci95"]["1"]
+    passing = [f"certified_accuracy@1 >= {lo - 0.01:.4f}", "abstain_rate <= 1", "clean_accuracy >= 0"]
+    assert main(["check", str(certify_run), *[x for g in passing for x in ("--require", g)]]) == 0
+    s_hi = report["smoothed_accuracy_ci95"][1]
+    assert main(["check", str(certify_run), "--require", f"smoothed_accuracy >= {s_hi + 0.01:.4f}", "--lenient"]) == 1
+    capsys.readouterr()
+    assert main(["check", str(certify_run), "--require", "certified_accuracy@99 >= 0.1"]) == 2
+    assert "beyond the run's radius cap" in capsys.readouterr().err
+    assert main(["check", str(certify_run), "--require", "delete:p=0.1 robust_ratio >= 0.5"]) == 2
+    card = tmp_path / "README.md"
+    assert main(["card", str(certify_run), "--card", str(card)]) == 0
+    results = {r.metric_type: r for r in ModelCard.load(card).data.eval_results}
+    for radius, value in report["certified_accuracy"].items():
+        r = results[f"certified_accuracy_radius_{radius}"]
+        assert r.metric_value == value and r.metric_args["ci95"] == report["certified_accuracy_ci95"][radius]
+    assert results["smoothed_accuracy"].metric_args["n"] == report["n_examples"]
+
+
+def test_report_html_of_certify_and_vision_runs(certify_run, shared, tmp_path):
+    from vision.models import new_model, save_model
+
+    out = certify_run
     text = _html_checks(out / "report.html")
     assert (
         "Certified accuracy" in text and "Per-example radii" in text and text.count('src="data:image/png;base64,') == 1

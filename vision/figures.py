@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from textrobust.core.plots import _pyplot, plot_per_class
+from textrobust.core.plots import _pyplot, draw_survival, plot_per_class
 from textrobust.core.random import draw_key, stream_prefix
 from textrobust.core.report import EvalReport
 from textrobust.core.stats import rate
@@ -39,19 +39,22 @@ def _show(ax: Any, image: Any, title: str = "") -> None:
 
 
 def plot_survival_vs_paper(
-    curves: Mapping[str, Sequence[float]], paper: Mapping[str, float], path: Any, *, title: str, n: int
+    curves: Mapping[str, Sequence[float]],
+    paper: Mapping[str, float],
+    path: Any,
+    *,
+    title: str,
+    n: int,
+    clean: Mapping[str, float] | None = None,
 ) -> None:
-    """Survival curves of several models, and the paper's final values as dotted lines."""
+    """Survival curves of several models from step 0 (each model's clean test accuracy, ``clean``)
+    with pointwise Clopper-Pearson 95% bands, and the paper's final values as dotted lines."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    colours = {}
-    for name, curve in curves.items():
-        (line,) = ax.plot(range(1, len(curve) + 1), curve, label=f"{name} (ours, final {curve[-1]:.3f})")
-        colours[name] = line.get_color()
+    colours = draw_survival(ax, curves, n=n, clean=clean, label="{name} (ours, final {final:.3f})")
     for name, value in paper.items():
         ax.axhline(value, linestyle=":", color=colours.get(name, "grey"), label=f"{name} (paper, final {value:.4f})")
-    ax.set_xlabel("perturbation draws (MAX_STEPS)")
-    ax.set_ylabel("fraction of test images still robust")
+    ax.set_ylabel("fraction of test images still robust (95% bands)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.set_title(f"{title} (n = {n})")
@@ -80,7 +83,12 @@ def write_figures(
     if cfg.dataset == "mnist" and cfg.max_steps == 250:
         paper = {"M": 0.2957, "M_R": 0.5101}
     plot_survival_vs_paper(
-        curves, paper, out / "survival.png", title=f"Test-set RPR survival, {spec}", n=len(runner.test)
+        curves,
+        paper,
+        out / "survival.png",
+        title=f"Test-set RPR survival, {spec}",
+        n=len(runner.test),
+        clean={name: report.clean_accuracy.value for name, report in tests.items()},
     )
     figures["Survival curves of M, M_R and M_rand (paper Figures 3 and 5)"] = "survival.png"
 

@@ -27,23 +27,43 @@ def plot_survival(
     *,
     title: str = "",
     n: int | None = None,
-    clean: float | None = None,
+    clean: float | Mapping[str, float] | None = None,
 ) -> Path:
     """Fraction of examples not yet flipped after each draw, one line per curve
-    (the RPR paper's Figures 3 and 5). With ``clean`` (the clean accuracy) every curve starts
-    at step 0 there; with ``n`` each point gets its pointwise Clopper-Pearson 95% band."""
+    (the RPR paper's Figures 3 and 5); see :func:`draw_survival`."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    draw_survival(ax, curves, n=n, clean=clean)
+    return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
+
+
+def draw_survival(
+    ax: Any,
+    curves: Mapping[str, Sequence[float]],
+    *,
+    n: int | None = None,
+    clean: float | Mapping[str, float] | None = None,
+    label: str = "{name} (final {final:.3f})",
+) -> dict[str, Any]:
+    """Draw survival step curves on ``ax`` and label its axes; return each curve's colour.
+
+    With ``clean`` (the clean accuracy; one value for every curve, or one per curve name) each
+    curve starts at step 0 there; with ``n`` each point gets its pointwise Clopper-Pearson 95%
+    band. ``label`` is formatted with the curve's ``name`` and ``final`` value."""
+    colours = {}
     for name, curve in curves.items():
-        values = ([clean] if clean is not None else []) + list(curve)
-        steps = list(range(0 if clean is not None else 1, len(curve) + 1))
-        line = ax.step(steps, values, where="post", label=f"{name} (final {curve[-1]:.3f})" if len(curve) else name)
+        start = clean.get(name) if isinstance(clean, Mapping) else clean
+        values = ([start] if start is not None else []) + list(curve)
+        steps = list(range(0 if start is not None else 1, len(curve) + 1))
+        shown = label.format(name=name, final=curve[-1]) if len(curve) else name
+        line = ax.step(steps, values, where="post", label=shown)
+        colours[name] = line[0].get_color()
         if n:
             bands = [rate(round(v * n), n).ci for v in values]
-            _band(ax, steps, bands, alpha=0.2, color=line[0].get_color())
+            _band(ax, steps, bands, alpha=0.2, color=colours[name])
     ax.set_xlabel("perturbation draws (count; 0 = clean input)" if clean is not None else "perturbation draws (count)")
     ax.set_ylabel("fraction of examples still robust" + (" (95% bands)" if n else ""))
-    return _finish(plt, fig, ax, path, title + (f" (n = {n})" if n else ""))
+    return colours
 
 
 def _band(ax, xs: Sequence[float], bands: Sequence[Sequence[float]], *, alpha: float, color: Any) -> None:

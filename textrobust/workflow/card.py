@@ -4,7 +4,7 @@
 :data:`START` and :data:`END` markers (replaced when present, appended otherwise) and (2)
 ``model-index`` entries through :class:`huggingface_hub.EvalResult` in the card's metadata:
 one per metric, with the point estimate as ``metric_value`` and the 95% interval, ``n`` and the
-run settings in ``metric_args`` (and the interval in ``metric_name``, which the Hub shows).
+run settings (under ``settings``) in ``metric_args`` (and the interval in ``metric_name``, which the Hub shows).
 Entries an earlier ``textrobust card`` wrote for the same dataset and split are replaced; other
 entries are kept. The YAML is written by ``huggingface_hub``, never by hand.
 """
@@ -136,7 +136,7 @@ def eval_results(run: Run, dataset_name: str | None = None) -> list:
                     "interval": m.interval,
                     "level": 0.95,
                     **({"perturbation": m.spec} if m.spec else {}),
-                    **_settings(run),
+                    "settings": _settings(run),  # apart: certify's ``n`` (draws) is not the sample size
                 },
             )
         )

@@ -189,9 +189,10 @@ def _fragile_entry(record_b: dict, spec: str, texts: dict | None, task: str) -> 
     return entry
 
 
-def compare_runs(a: Run, b: Run) -> Comparison:
+def compare_runs(a: Run, b: Run, *, texts: bool = True) -> Comparison:
     """Compare run ``b`` with run ``a`` (see the module docstring); :class:`UserError` when the
-    runs are not comparable (:func:`check_comparable`)."""
+    runs are not comparable (:func:`check_comparable`). ``texts=False`` leaves out the original
+    sentences of the fragile examples (no dataset read; the numbers are the same)."""
     check_comparable(a, b)
     rec_a, rec_b = a.by_index(), b.by_index()
     order = [r["index"] for r in a.records]
@@ -199,7 +200,7 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     clean_a = [x["clean_prediction"] == x["label"] for x, _ in pairs]
     clean_b = [y["clean_prediction"] == y["label"] for _, y in pairs]
     n = len(pairs)
-    texts = b.source_texts() if b.task == "eval" else None
+    originals = b.source_texts() if texts and b.task == "eval" else None
     results = []
     for spec in a.specs:
         acc_a = [x["draw1_prediction"][spec] == x["label"] for x, _ in pairs]
@@ -226,7 +227,7 @@ def compare_runs(a: Run, b: Run) -> Comparison:
                     neither=sum(not x and not y for x, y in zip(rob_a, rob_b)),
                 ),
                 first_flip=mean_difference(both_flipped),
-                became_fragile=[_fragile_entry(y, spec, texts, b.task) for y in fragile],
+                became_fragile=[_fragile_entry(y, spec, originals, b.task) for y in fragile],
             )
         )
     return Comparison(

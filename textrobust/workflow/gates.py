@@ -18,6 +18,7 @@ margin X; lenient: fails only when the whole interval lies below -X).
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import xml.etree.ElementTree as ET
@@ -142,7 +143,9 @@ def parse_gate(expr: str, run: Run, *, baseline: bool = False) -> Gate:
     try:
         threshold = float(m["threshold"])
     except ValueError:
-        raise UserError(f"gate {expr!r}: threshold {m['threshold']!r} is not a number") from None
+        threshold = math.nan
+    if not math.isfinite(threshold):
+        raise UserError(f"gate {expr!r}: threshold {m['threshold']!r} is not a finite number")
     known = metrics_for(run, baseline)
     key = (
         "certified_accuracy@R" if run.task == "certify" and re.fullmatch(r"certified_accuracy@\d+", metric) else metric
@@ -245,7 +248,7 @@ def run_gates(
             raise UserError("--baseline takes eval runs; certify runs are not supported")
         from textrobust.workflow.compare import compare_runs
 
-        comparison = compare_runs(baseline, run)
+        comparison = compare_runs(baseline, run, texts=False)  # gates need no sentences
     exprs = list(requires) + (regression_gates(run, max_regression) if max_regression is not None else [])
     if not exprs:
         raise UserError("no gates: give --require EXPR (and/or --baseline RUN --max-regression X)")

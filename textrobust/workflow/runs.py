@@ -16,6 +16,8 @@ from textrobust.core.store import EXAMPLES, RUN
 from textrobust.errors import UserError
 
 REPORT = "report.json"
+# the run kinds the workflow commands (compare, check, card, report) read
+TASKS = ("eval", "vision-eval", "certify")
 
 
 @dataclass
@@ -72,7 +74,8 @@ class Run:
 
 
 def load_run(path: str | Path) -> Run:
-    """Read the run in ``path``; :class:`UserError` unless it is a finished run directory."""
+    """Read the run in ``path``; :class:`UserError` (one line) unless it is a finished run
+    directory of ``eval``, ``vision eval`` or ``certify`` (:data:`TASKS`)."""
     directory = Path(path)
     if not directory.is_dir():
         raise UserError(f"run directory not found: {str(directory)!r}")
@@ -90,6 +93,12 @@ def load_run(path: str | Path) -> Run:
         ]
     except json.JSONDecodeError as e:
         raise UserError(f"cannot read the run in {str(directory)!r}: {e}") from None
+    task = str(settings.get("task", "eval"))
+    if task not in TASKS:
+        raise UserError(
+            f"{str(directory)!r} is a {task} run; compare, check, card and report read runs of "
+            "eval, vision eval and certify"
+        )
     if report.get("n_examples") != len(records):
         raise UserError(
             f"{str(directory)!r}: report.json counts {report.get('n_examples')} examples but examples.jsonl holds "
