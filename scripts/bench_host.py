@@ -192,7 +192,10 @@ def run_plan(plan, batch_size: int, compile: bool = False):
     from textrobust.core.driver import execute
     from textrobust.core.options import RunOptions
 
-    return execute(lambda group: plan, lambda result: result, RunOptions(batch_size=batch_size, compile=compile))
+    run = (
+        RunOptions(batch_size=batch_size, compile=True) if compile else RunOptions(batch_size=batch_size)
+    )  # older code: no compile
+    return execute(lambda group: plan, lambda result: result, run)
 
 
 def text_case(args, name: str, specs: list[str], data, clf, synonyms) -> dict:

@@ -130,14 +130,19 @@ def edit_batch(texts: Sequence[str], keys: Sequence[int], rule: EditRule) -> lis
     run_texts, counts = runs(texts)
     run_parsed = [parse(t) for t in run_texts]
     parsed = expand(run_parsed, counts)
-    lengths = np.repeat(np.fromiter((len(p.words) for p in run_parsed), dtype=np.int64, count=len(run_parsed)), counts)
+    run_lengths = np.fromiter((len(p.words) for p in run_parsed), dtype=np.int64, count=len(run_parsed))
+    lengths = np.repeat(run_lengths, counts)
     flat, _ = uniforms_ragged(keys, (lengths * rule.per_word).tolist())
     numbers = flat.reshape(-1, rule.per_word)  # one row per word of every draw, in order
     hit = numbers[:, 0] < rule.p
-    if rule.eligible is not None and len(numbers):
-        hit &= np.concatenate([np.tile(rule.eligible(p), c) for p, c in zip(run_parsed, counts)])
     starts = np.zeros(len(parsed) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
+    if rule.eligible is not None and len(numbers):
+        # each run's eligibility once; word j of a draw of run r reads position run_start[r] + j
+        run_starts = np.cumsum(run_lengths) - run_lengths
+        shift = np.repeat(np.repeat(run_starts, counts) - starts[:-1], lengths)
+        shift += np.arange(len(numbers))
+        hit &= np.concatenate([rule.eligible(p) for p in run_parsed])[shift]
     out: list[Edit] = [None] * len(parsed)
     rows = np.flatnonzero(hit)
     if len(rows) == 0:

@@ -22,6 +22,7 @@ tokenizer does for one sequence: cut to ``max_length`` minus the special tokens,
 from __future__ import annotations
 
 import json
+import re
 from array import array
 from collections import OrderedDict
 from typing import Any, Callable, Sequence
@@ -83,15 +84,39 @@ def _plain_backend(tokenizer: Any) -> Any:
     return copy
 
 
-WORD_PROBES = ("hello", "Worldly", "xqzvtt", "abc123", "UNAFFABLE", "a", "Tmeo", "qu1ckly", "x" * 120)
+WORD_PROBES = (
+    "hello",
+    "Worldly",
+    "xqzvtt",
+    "abc123",
+    "UNAFFABLE",
+    "a",
+    "Tmeo",
+    "qu1ckly",
+    "x" * 120,
+    "don't",
+    "(jumped)",
+    "test-case.",
+    "with child",
+    "$3.50!",
+    "a_b~c",
+    "...",
+    "[CLS]",
+    "x[MASK]y",
+)
+#: What the BERT pre-tokenizer makes of printable ASCII: runs of letters and digits, and every
+#: other non-space character on its own (all of them are punctuation to it); spaces split.
+_BERT_ASCII_PIECES = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9 ]")
 
 
-def _wordpiece_words(backend: Any) -> Callable[[str], list[int]] | None:
+def _wordpiece_words(backend: Any) -> tuple[Callable[[str], list[int]], Callable[[str], bool]] | None:
     """For a BERT-style WordPiece backend (``BertNormalizer``, ``BertPreTokenizer``, no added
-    token that is a plain word): the ids of a plain ASCII alphanumeric word straight from the
-    WordPiece model, which is what the whole pipeline gives such a word (the pre-tokenizer
-    keeps it whole; the normalizer only lowercases it). ``None`` for any other tokenizer, or
-    when a probe word's ids differ from the pipeline's."""
+    token that is a plain word): the ids of a printable ASCII word straight from the WordPiece
+    model, which is what the whole pipeline gives such a word (the normalizer only lowercases
+    it; the pre-tokenizer splits it into letter-and-digit runs and single other characters).
+    Returns ``(word_ids, plain)``: ``plain(word)`` says whether ``word_ids`` applies (printable
+    ASCII holding no added token such as ``[CLS]``, which the pipeline keeps whole). ``None``
+    for any other tokenizer, or when a probe word's ids differ from the pipeline's."""
     try:
         spec = json.loads(backend.to_str())
     except Exception:  # noqa: BLE001 - no serialised form: no fast path
@@ -103,23 +128,32 @@ def _wordpiece_words(backend: Any) -> Callable[[str], list[int]] | None:
         or pre.get("type") != "BertPreTokenizer"
     ):
         return None
-    if any(str(t.get("content", "")).isalnum() for t in spec.get("added_tokens") or ()):
+    added = [str(t.get("content", "")) for t in spec.get("added_tokens") or ()]
+    if any(t.isalnum() for t in added):
         return None
+    added_lower = tuple({t.lower() for t in added if t})
+
+    def plain(word: str) -> bool:
+        if not (word.isascii() and word.isprintable()):
+            return False
+        lowered = word.lower()
+        return not any(t in lowered for t in added_lower)
+
     lower = bool(normalizer.get("lowercase"))
     tokenize = backend.model.tokenize
+    pieces = _BERT_ASCII_PIECES.findall
 
     def word_ids(word: str) -> list[int]:
-        return [t.id for t in tokenize(word.lower() if lower else word)]
+        word = word.lower() if lower else word
+        if word.isalnum():
+            return [t.id for t in tokenize(word)]
+        return [t.id for piece in pieces(word) for t in tokenize(piece)]
 
-    expected = backend.encode_batch(list(WORD_PROBES), add_special_tokens=False)
-    if any(word_ids(w) != e.ids for w, e in zip(WORD_PROBES, expected)):
+    probes = [w for w in WORD_PROBES if plain(w)]
+    expected = backend.encode_batch(probes, add_special_tokens=False)
+    if any(word_ids(w) != e.ids for w, e in zip(probes, expected)):
         return None
-    return word_ids
-
-
-def _is_plain_word(word: str) -> bool:
-    """ASCII letters and digits only: a word the BERT pre-tokenizer keeps whole."""
-    return word.isascii() and word.isalnum()
+    return word_ids, plain
 
 
 class Source:
@@ -150,11 +184,14 @@ class WordPieces:
         self.fallback_examples = 0  # examples tokenized as strings (not exact word by word)
         self._backend: Any = False  # made on first use (copying a backend takes milliseconds)
         self._word_ids: Callable[[str], list[int]] | None = None  # plain words without the pipeline
+        self._plain: Callable[[str], bool] = lambda word: False
 
     def _ensure_backend(self) -> Any:
         if self._backend is False:
             self._backend = _plain_backend(self.tokenizer)
-            self._word_ids = None if self._backend is None else _wordpiece_words(self._backend)
+            fast = None if self._backend is None else _wordpiece_words(self._backend)
+            if fast is not None:
+                self._word_ids, self._plain = fast
         return self._backend
 
     def encode(self, texts: Sequence[str]) -> list[bytes]:
@@ -180,13 +217,12 @@ class WordPieces:
         first = [w for w in first if w not in self.first]
         later = [w for w in later if w not in self.later]
         self._ensure_backend()
-        word_ids = self._word_ids
+        word_ids, plain = self._word_ids, self._plain
         if word_ids is not None:  # WordPiece: a word's ids do not depend on its place
             for cache, words in ((self.first, first), (self.later, later)):
-                plain = [w for w in words if _is_plain_word(w)]
-                cache.update((w, _pack(word_ids(w))) for w in plain)
-            first = [w for w in first if not _is_plain_word(w)]
-            later = [w for w in later if not _is_plain_word(w)]
+                cache.update((w, _pack(word_ids(w))) for w in words if plain(w))
+            first = [w for w in first if not plain(w)]
+            later = [w for w in later if not plain(w)]
         ids = self.encode(first + [" " + w for w in later])
         self.first.update(zip(first, ids[: len(first)]))
         self.later.update(zip(later, ids[len(first) :]))
