@@ -156,7 +156,12 @@ def _validity_section(validity: dict | None) -> list[str]:
         return []
 
     def similarity(summary: dict | None) -> str:
-        return "n/a" if not summary else f"mean {summary['mean']:.3f}, min {summary['min']:.3f} (n={summary['n']})"
+        if not summary:
+            return "n/a"
+        return (
+            f"mean {summary['mean']:.3f}, q05 {summary['q05']:.3f}, median {summary['q50']:.3f}, "
+            f"min {summary['min']:.3f} (n={summary['n']})"
+        )
 
     rows = []
     for spec, v in validity["perturbations"].items():
