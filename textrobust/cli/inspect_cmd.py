@@ -22,7 +22,7 @@ def _rich(diff: str) -> str:
 
 def _summary_line(name: str, v: dict) -> str:
     """One line of a perturbation's validity figures: the changed share with its sample size and
-    Wilson 95% interval, the word edits per draw, the similarity of changed draws and of first flips."""
+    Clopper-Pearson 95% interval, the word edits per draw, the similarity of changed draws and of first flips."""
     ci = v.get("changed_share_ci95")
     share = "n/a" if v.get("changed_share") is None else f"{v['changed_share']:.3f}"
     share += f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""

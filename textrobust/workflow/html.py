@@ -176,7 +176,7 @@ def _validity_section(validity: dict | None) -> list[str]:
         )
     body = [
         "<h2>Validity evidence</h2>",
-        '<p class="note">Do the perturbations keep the label? Share of draws that changed the input (Wilson 95% '
+        '<p class="note">Do the perturbations keep the label? Share of draws that changed the input (Clopper-Pearson 95% '
         "interval), mean word edits per draw, and the similarity of changed draws and of first flips to their "
         f"originals ({_e(validity.get('similarity') or 'similarity not measured')}). See "
         "docs/perturbations-validity.md.</p>",
