@@ -6,6 +6,8 @@ hidden) to judge by hand. AG News test (a seeded sample): candidate counts and d
 only (the shared model is a sentiment model, so no robust ratio there).
 
     PYTHONPATH=$PWD TEXTROBUST_ENCODER=../shared/models/all-minilm-l6-v2 python scripts/validity_study.py
+    # then judge docs/bench/validity_blind_sample.md into validity_blind_judgements.json, and:
+    PYTHONPATH=$PWD python scripts/validity_study.py --summarise
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ SPECS = {"unconstrained": "synonym:p=0.1,constrained=0", "constrained": "synonym
 def candidate_counts(texts, synonyms, spec):
     """Per text: words with >= 1 candidate, and candidates in all; and seconds spent."""
     p = build(spec, "text", {"synonyms": synonyms})
-    source = p.perturb.keywords.get("candidates")
+    source = p.candidates
     started = time.perf_counter()
     words_with, total = [], []
     for t in texts:
@@ -58,6 +60,21 @@ def candidate_counts(texts, synonyms, spec):
     return out, p
 
 
+def judged_summary(out: Path) -> dict:
+    """Per condition: first flips judged, how many keep the label (K) and the share with its
+    Clopper-Pearson 95% interval, from the blind key and the reader's judgements in ``out``."""
+    from textrobust.core.stats import rate
+
+    key = json.loads((out / "validity_blind_key.json").read_text())
+    judged = json.loads((out / "validity_blind_judgements.json").read_text())["judgements"]
+    summary = {}
+    for cond in SPECS:
+        items = [k for k in key if k["condition"] == cond]
+        keep = rate(sum(judged[str(k["item"])] == "K" for k in items), len(items))
+        summary[cond] = {"judged": keep.n, "keep": keep.k, "keep_share": keep.value, "keep_share_ci95": keep.ci}
+    return summary
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.environ.get("TEXTROBUST_SHARED", str(ROOT.parent / "shared")))
@@ -66,9 +83,17 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=250)
     ap.add_argument("--blind", type=int, default=50)
     ap.add_argument("--out", default=str(ROOT / "docs/bench"))
+    ap.add_argument(
+        "--summarise",
+        action="store_true",
+        help="only summarise the blind judgements (validity_blind_judgements.json, written by the reader) in --out",
+    )
     args = ap.parse_args()
     shared = Path(args.shared)
     out = Path(args.out)
+    if args.summarise:
+        print(json.dumps(judged_summary(out), indent=1))
+        return
     out.mkdir(parents=True, exist_ok=True)
     synonyms = from_file(shared / "data/wordnet/oewn_synonyms.json")
     result = {"settings": vars(args) | {"specs": {k: parse_spec(v, "text").canonical for k, v in SPECS.items()}}}
