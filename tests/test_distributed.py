@@ -193,6 +193,34 @@ def test_trainer_callback_under_torchrun_runs_on_every_process_and_is_written_on
 CERTIFY_OPTIONS = ["--n0", "30", "--n-draws", "120", "--limit", "30"]
 
 
+def test_torchrun_constrained_synonyms_two_processes_equal_one_process(shared, keyword_model, tiny_dataset, tmp_path):
+    """The constrained ``synonym``/``insert`` candidates (tagger, sense table, encoder) are computed
+    in each process for its own examples: two processes with another batch size give the same
+    records and the same report, validity evidence included, as one process."""
+    import textrobust
+
+    specs = ["synonym:p=0.5,sim=0.5", "insert:p=0.3,sim=0.5"]
+    synonyms = str(shared / "data" / "wordnet" / "oewn_synonyms.json")
+    single = tmp_path / "single"
+    report = textrobust.evaluate(
+        str(keyword_model), None, str(tiny_dataset), specs, max_steps=20, limit=40, synonyms=synonyms, output_dir=single
+    )
+    # the draws must change texts and flip the model, or the comparison would prove little
+    # (insertions rarely flip a keyword vote: what they insert is mostly outside its vocabulary)
+    validity = report.extra["validity"]["perturbations"]
+    assert all("constrained=1" in spec and v["changed_share"] > 0.1 for spec, v in validity.items())
+    assert report.perturbations[0].rpr.n_flipped > 0 and validity[report.perturbations[0].spec]["first_flips"]
+    perturb = [x for spec in specs for x in ("--perturb", spec)]
+    args = ["eval", "--model", str(keyword_model), "--dataset", str(tiny_dataset), *perturb]
+    args += ["--max-steps", "20", "--limit", "40", "--synonyms", synonyms, "--batch-size", "3", "--no-progress"]
+    out = tmp_path / "out"
+    done = _launch("torchrun", [*args, "--output", str(out)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "examples.jsonl").read_bytes() == (single / "examples.jsonl").read_bytes()
+    assert json.loads((out / "report.json").read_text())["processes"] == 2
+    assert _report(out) == _report(single)  # the validity section included
+
+
 def test_torchrun_certify_two_processes_equals_one_process(keyword_model, tiny_dataset, tmp_path):
     """Certificates and per-example model calls are fixed by (seed, example, draw index): two
     processes with another batch size write the same ``examples.jsonl`` as one process."""

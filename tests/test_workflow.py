@@ -329,6 +329,8 @@ def test_report_html_of_an_eval_run(two_models):
     assert "<h2>Validity evidence</h2>" in text
     for spec, v in validity.items():
         assert f"<td>{spec}</td>" in text and f"(n={v['n_draws']})" in text
+        sim = v["similarity_changed"]
+        assert sim and f"median {sim['q50']:.3f}" in text  # the distribution, not only its mean
         if v["first_flips"]:
             assert f"first flips as word diffs ({len(v['first_flips'])}, most fragile first)" in text
     assert main(["report", str(run)]) == 0

@@ -20,6 +20,21 @@ def _rich(diff: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"[bold green]\1[/bold green]", text)
 
 
+def _summary_line(name: str, v: dict) -> str:
+    """One line of a perturbation's validity figures: the changed share with its sample size and
+    Clopper-Pearson 95% interval, the word edits per draw, the similarity of changed draws and of first flips."""
+    ci = v.get("changed_share_ci95")
+    share = "n/a" if v.get("changed_share") is None else f"{v['changed_share']:.3f}"
+    share += f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+    edits = "n/a" if v.get("mean_edits") is None else f"{v['mean_edits']:.2f}"
+    line = f"{name}: changed {share} of {v['n_draws']} draws, {edits} word edits per draw"
+    for label, key in (("changed draws", "similarity_changed"), ("first flips", "similarity_first_flips")):
+        sim = v.get(key)
+        if sim:
+            line += f"; similarity of {label} mean {sim['mean']:.3f}, median {sim['q50']:.3f} (n={sim['n']})"
+    return line + f"; {len(v['first_flips'])} first flips"
+
+
 def inspect_command(
     output_dir: Path = typer.Argument(..., help="An eval output directory (with report.json)."),
     spec: Optional[list[str]] = typer.Option(
@@ -48,13 +63,7 @@ def inspect_command(
     console = Console(highlight=False, no_color=plain, soft_wrap=True)
     for name in chosen:
         v = entries[name]
-        sim = v["similarity_first_flips"]
-        console.print(
-            f"{name}: changed {v['changed_share']:.3f} of {v['n_draws']} draws, {v['mean_edits']:.2f} edits per draw"
-            + (f", first flips' similarity mean {sim['mean']:.3f}" if sim else "")
-            + f"; {len(v['first_flips'])} first flips",
-            markup=False,
-        )
+        console.print(_summary_line(name, v), markup=False)
         shown = v["first_flips"] if limit == 0 else v["first_flips"][:limit]
         for f in shown:
             line = f"  [{f['index']}] draw {f['first_flip']}: "

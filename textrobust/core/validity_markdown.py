@@ -19,7 +19,7 @@ def validity_markdown(validity: dict[str, Any], flips_shown: int = 10) -> list[s
         "## Validity of the perturbations",
         "",
         f"Does a draw still mean what the original meant? Draws 1..{draws} of every example re-created from "
-        f"their streams: share that changed the input (Wilson 95% interval, draws pooled), mean word edits per "
+        f"their streams: share that changed the input (Clopper-Pearson 95% interval, draws pooled), mean word edits per "
         f"draw, and similarity to the original ({validity.get('similarity') or 'not available'}) of the draws "
         f"1..{validity.get('similarity_draws_per_example', draws)} that changed something and of the first flips. Read the flips below: a flip whose perturbation changed the "
         "true label is the perturbation's fault, not the model's.",

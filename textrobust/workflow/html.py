@@ -156,7 +156,12 @@ def _validity_section(validity: dict | None) -> list[str]:
         return []
 
     def similarity(summary: dict | None) -> str:
-        return "n/a" if not summary else f"mean {summary['mean']:.3f}, min {summary['min']:.3f} (n={summary['n']})"
+        if not summary:
+            return "n/a"
+        return (
+            f"mean {summary['mean']:.3f}, q05 {summary['q05']:.3f}, median {summary['q50']:.3f}, "
+            f"min {summary['min']:.3f} (n={summary['n']})"
+        )
 
     rows = []
     for spec, v in validity["perturbations"].items():
@@ -171,7 +176,7 @@ def _validity_section(validity: dict | None) -> list[str]:
         )
     body = [
         "<h2>Validity evidence</h2>",
-        '<p class="note">Do the perturbations keep the label? Share of draws that changed the input (Wilson 95% '
+        '<p class="note">Do the perturbations keep the label? Share of draws that changed the input (Clopper-Pearson 95% '
         "interval), mean word edits per draw, and the similarity of changed draws and of first flips to their "
         f"originals ({_e(validity.get('similarity') or 'similarity not measured')}). See "
         "docs/perturbations-validity.md.</p>",
