@@ -126,6 +126,23 @@ def parquet_split(path: Path):
     return datasets.load_dataset("parquet", data_files={"split": str(path)}, split="split")
 
 
+def measure_condition(cond: str, model, ds, texts, synonyms, max_steps: int, batch_size: int):
+    """One condition of a round: candidate counts, RPR figures, validity evidence and clean
+    accuracy of ``model`` on ``ds`` (``texts``: its text column), and the first flips."""
+    _SOURCES.clear()
+    counts, _ = candidate_counts(list(texts), synonyms, SPECS[cond])
+    rpr, validity, flips, report = run_condition(model, ds, SPECS[cond], synonyms, max_steps, batch_size)
+    print(cond, json.dumps(rpr)[:400], flush=True)
+    entry = {
+        "texts": len(ds),
+        "candidates": counts,
+        "rpr": rpr,
+        "validity": validity,
+        "clean_accuracy": report.clean_accuracy.to_json(),
+    }
+    return entry, flips
+
+
 def sst2_extension(args, shared: Path, synonyms, out: Path) -> None:
     """The constrained default on SST-2 validation rows ``--sst2-extend``.. (all of them), the
     unconstrained one on the first ``--decoys`` of those rows, and a blind sample mixing both."""
@@ -137,17 +154,7 @@ def sst2_extension(args, shared: Path, synonyms, out: Path) -> None:
     result = {"settings": vars(args) | {"rows": [start, len(full)], "decoy_rows": [start, start + len(decoys)]}}
     flips = {}
     for cond, ds in (("constrained", rows), ("unconstrained", decoys)):
-        _SOURCES.clear()
-        counts, _ = candidate_counts(list(ds["sentence"]), synonyms, SPECS[cond])
-        rpr, validity, flips[cond], report = run_condition(model, ds, SPECS[cond], synonyms, args.max_steps, 64)
-        result[cond] = {
-            "texts": len(ds),
-            "candidates": counts,
-            "rpr": rpr,
-            "validity": validity,
-            "clean_accuracy": report.clean_accuracy.to_json(),
-        }
-        print(cond, json.dumps(rpr)[:400], flush=True)
+        result[cond], flips[cond] = measure_condition(cond, model, ds, ds["sentence"], synonyms, args.max_steps, 64)
     result["blind_drawn"] = write_blind(
         out,
         "sst2ext",
@@ -199,18 +206,8 @@ def ag_news_tfidf(args, shared: Path, synonyms, out: Path) -> None:
     }
     held = full.select(held_rows)
     flips = {}
-    for cond, spec in SPECS.items():
-        _SOURCES.clear()
-        counts, _ = candidate_counts(list(held["text"]), synonyms, spec)
-        rpr, validity, flips[cond], report = run_condition(clf, held, spec, synonyms, args.max_steps, 512)
-        result[cond] = {
-            "texts": len(held),
-            "candidates": counts,
-            "rpr": rpr,
-            "validity": validity,
-            "clean_accuracy": report.clean_accuracy.to_json(),
-        }
-        print(cond, json.dumps(rpr)[:400], flush=True)
+    for cond in SPECS:
+        result[cond], flips[cond] = measure_condition(cond, clf, held, held["text"], synonyms, args.max_steps, 512)
     result["blind_drawn"] = write_blind(
         out,
         "agnews",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,26 @@ def real_encoder(monkeypatch) -> Path:
     """The shared MiniLM sentence encoder for this test (for what its similarities mean)."""
     monkeypatch.setenv("TEXTROBUST_ENCODER", str(SHARED_ENCODER))
     return SHARED_ENCODER
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (other test runs on this machine may hold the default)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun_command(nproc: int = 2) -> list[str]:
+    """The launcher prefix for ``nproc`` processes under torchrun, on a free port."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(nproc),
+        "--master_port",
+        str(free_port()),
+    ]
 
 
 def eval_argv(model, dataset, out, specs, *, limit, max_steps, extra=()) -> list[str]:

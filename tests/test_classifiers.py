@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import eval_argv
+from conftest import eval_argv, torchrun_command
 
 import textrobust
 from textrobust.classifiers import ModelOptions
@@ -308,9 +308,7 @@ def test_prompted_causal_lm_under_torchrun_equals_one_process(tiny_lm, sst2, tmp
     """Two CPU processes (torchrun, gloo) split the examples of a prompted causal LM's run; the
     main process writes the same examples.jsonl as one process."""
     import os
-    import socket
     import subprocess
-    import sys
 
     from conftest import ROOT
 
@@ -320,10 +318,7 @@ def test_prompted_causal_lm_under_torchrun_equals_one_process(tiny_lm, sst2, tmp
     prompt = ["--prompt", PROMPT, "--labels", "negative= bad movie,positive= good"]
     one, two = tmp_path / "one", tmp_path / "two"
     assert main(eval_argv(tmp_path / "lm", sst2, one, SPECS, limit=6, max_steps=8, extra=prompt)) == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    command = torchrun_command(2)
     args = eval_argv(tmp_path / "lm", sst2, two, SPECS, limit=6, max_steps=8, extra=prompt)
     env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
     done = subprocess.run(

@@ -9,22 +9,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 SPECS = ["delete:p=0.1", "typo:p=0.1"]
 MAX_STEPS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _launch(
@@ -32,7 +25,7 @@ def _launch(
 ) -> subprocess.CompletedProcess:
     """Run ``python TARGET ARGS`` (default ``-m textrobust``) in two processes under ``launcher``
     (``accelerate`` or ``torchrun``)."""
-    port = str(_free_port())  # other test runs on this machine may hold the default port
+    port = str(free_port())  # other test runs on this machine may hold the default port
     if launcher == "accelerate":
         command = [
             sys.executable,
@@ -131,7 +124,7 @@ def test_bad_input_on_the_main_process_only_stops_every_process_with_one_line(re
     would SIGTERM the second as soon as the first exits, hiding whether it stopped by itself).
     """
     before = (reference / "examples.jsonl").read_bytes()
-    port = str(_free_port())
+    port = str(free_port())
     procs = []
     for rank in range(2):
         env = dict(

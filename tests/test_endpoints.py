@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, eval_argv
+from conftest import ROOT, eval_argv, free_port, torchrun_command
 
 import textrobust
 from textrobust.classifiers import ModelOptions
@@ -27,12 +26,6 @@ SPECS = ["delete:p=0.1", "typo:p=0.05"]
 TEMPLATE = "Review: {text}\nIs this review positive or negative? Answer:"
 KEY_ENV, KEY = "TEXTROBUST_TEST_KEY", "sk-test-5ecret-9f3a1c"
 LIMIT, STEPS = 6, 12
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -355,15 +348,7 @@ def test_endpoint_under_torchrun_two_processes_equals_one_and_sums_the_remote_se
     out = tmp_path / "out"
     extra = ["--api-key-env", KEY_ENV, "--concurrency", "2"]
     args = eval_argv(server.url + "/classify", sst2, out, SPECS, limit=LIMIT, max_steps=STEPS, extra=extra)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
-    ]
+    command = torchrun_command(2)
     env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="", **{KEY_ENV: KEY})
 
     def launch(*more: str) -> dict:

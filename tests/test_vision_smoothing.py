@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, torchrun_command
 
 import vision
 from textrobust.cli import main
@@ -129,28 +127,12 @@ def test_noise_training_is_seeded_and_changes_the_model(mnist_dir):
     assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_torchrun_two_processes_match_one(tmp_path, mnist_dir):
     common = f"vision certify --model {MODEL} --dataset {mnist_dir} --limit 5 --n0 10 --estimation-draws 120".split()
     common += ["--no-progress", "--threads", "1"]
     assert main([*common, "--output", str(tmp_path / "one")]) == 0
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(_free_port()),
-        "-m",
-        "textrobust",
-    ]
+    command = [*torchrun_command(2), "-m", "textrobust"]
     done = subprocess.run(
         [*command, *common, "--output", str(tmp_path / "two")],
         check=False,
