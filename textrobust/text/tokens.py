@@ -219,10 +219,14 @@ class WordPieces:
         self._ensure_backend()
         word_ids, plain = self._word_ids, self._plain
         if word_ids is not None:  # WordPiece: a word's ids do not depend on its place
-            for cache, words in ((self.first, first), (self.later, later)):
-                cache.update((w, _pack(word_ids(w))) for w in words if plain(w))
-            first = [w for w in first if not plain(w)]
-            later = [w for w in later if not plain(w)]
+            rest: tuple[list[str], list[str]] = ([], [])
+            for cache, words, left in ((self.first, first, rest[0]), (self.later, later, rest[1])):
+                for w in words:
+                    if plain(w):
+                        cache[w] = _pack(word_ids(w))
+                    else:
+                        left.append(w)
+            first, later = rest
         ids = self.encode(first + [" " + w for w in later])
         self.first.update(zip(first, ids[: len(first)]))
         self.later.update(zip(later, ids[len(first) :]))
