@@ -172,7 +172,8 @@ class Source:
 
 class WordPieces:
     """Cached token ids of words for one tokenizer: ``first[word]`` when the word starts the
-    text, ``later[word]`` after a space; and the :class:`Source` of each text seen."""
+    text, ``later[word]`` after a space (one table for a BERT WordPiece tokenizer, where a
+    word's ids do not depend on its place); and the :class:`Source` of each text seen."""
 
     def __init__(self, tokenizer: Any, *, max_words: int = 400_000, max_sources: int = 8192) -> None:
         self.tokenizer = tokenizer
@@ -192,6 +193,8 @@ class WordPieces:
             fast = None if self._backend is None else _wordpiece_words(self._backend)
             if fast is not None:
                 self._word_ids, self._plain = fast
+                self.later.update(self.first)  # a word's ids do not depend on its place: one table
+                self.first = self.later
         return self._backend
 
     def encode(self, texts: Sequence[str]) -> list[bytes]:
@@ -211,7 +214,7 @@ class WordPieces:
     def learn(self, first: set[str], later: set[str]) -> None:
         """Tokenize the words not cached yet (one tokenizer call for all of them; a BERT
         WordPiece tokenizer's plain words straight from its model, the same ids)."""
-        if len(self.first) + len(self.later) > self.max_words:  # bound memory: start afresh
+        if len(self.later) + (0 if self.first is self.later else len(self.first)) > self.max_words:  # start afresh
             self.first.clear()
             self.later.clear()
         first = [w for w in first if w not in self.first]
@@ -282,8 +285,9 @@ class WordPieces:
         out: list[TokenDraw | None] = [None] * len(texts)
         retry: list[int] = []
         strings: list[int] = []
-        first, later = self.first, self.later  # cleared in place by learn, never replaced
+        first, later = self.first, self.later  # cleared in place by learn (made one table before any draw)
         get_later = later.__getitem__
+        one_table = first is later
         for i, (src, (_, words)) in enumerate(zip(sources, edits)):
             if words is None:
                 out[i] = src.clean
@@ -293,7 +297,11 @@ class WordPieces:
                 out[i] = TokenDraw(b"", src.text, words)
             else:
                 try:  # inline self.join(words)
-                    ids = first[words[0]] + b"".join(map(get_later, words[1:]))
+                    ids = (
+                        b"".join(map(get_later, words))
+                        if one_table
+                        else first[words[0]] + b"".join(map(get_later, words[1:]))
+                    )
                 except KeyError:
                     retry.append(i)
                     continue
