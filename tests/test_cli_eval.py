@@ -182,3 +182,44 @@ def test_console_script_error_has_no_traceback(tmp_path, tiny_dataset):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: model path not found: {str(tmp_path / 'nope')!r}"]
+
+
+def test_run_json_records_the_synonym_source_so_resume_and_compare_refuse_another(
+    tiny_model, tiny_dataset, tmp_path, capsys
+):
+    """Synonym draws depend on the synonym table: run.json records its content hash (not its
+    path), so --resume with another table and compare of runs built from different tables are
+    refused with one line (exit 2), while the same content elsewhere is accepted."""
+    one, same, other = tmp_path / "one.json", tmp_path / "copy" / "same.json", tmp_path / "other.json"
+    table = {"good": ["fine", "nice"], "bad": ["poor", "awful"], "movie": ["film"]}
+    one.write_text(json.dumps(table))
+    same.parent.mkdir()
+    same.write_text(json.dumps(table))
+    other.write_text(json.dumps({**table, "good": ["great"]}))
+    common = [
+        "--max-steps",
+        "3",
+        "--limit",
+        "6",
+        "--perturb",
+        "synonym:p=0.5,constrained=0",
+        "--perturb",
+        "delete:p=0.1",
+    ]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert run_eval(tiny_model, tiny_dataset, a, *common, "--synonyms", str(one)) == 0
+    resources = json.loads((a / "run.json").read_text())["resources"]
+    assert list(resources) == ["synonym:p=0.5,constrained=0"]  # delete depends on nothing
+    assert resources["synonym:p=0.5,constrained=0"]["synonyms"].startswith("sha256:")
+    assert str(one) not in (a / "run.json").read_text()
+    capsys.readouterr()
+    assert run_eval(tiny_model, tiny_dataset, a, *common, "--synonyms", str(other), "--resume") == 2
+    assert "resources" in capsys.readouterr().err
+    assert run_eval(tiny_model, tiny_dataset, a, *common, "--synonyms", str(same), "--resume") == 0
+    assert run_eval(tiny_model, tiny_dataset, b, *common, "--synonyms", str(same)) == 0
+    assert run_eval(tiny_model, tiny_dataset, c, *common, "--synonyms", str(other)) == 0
+    capsys.readouterr()
+    assert main(["compare", str(a), str(b), "--output", str(tmp_path / "ab")]) == 0
+    assert main(["compare", str(a), str(c), "--output", str(tmp_path / "ac")]) == 2
+    err = capsys.readouterr().err
+    assert "resources" in err and len(err.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ Where it comes from: an explicit name or directory, else ``$TEXTROBUST_ENCODER``
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from typing import Sequence
 
@@ -67,6 +68,16 @@ class SentenceEncoder:
         if not out:
             return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         return np.concatenate(out)
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """The weights' sha256 (first 16 hex digits) over every parameter and buffer by name:
+        the same encoder wherever it was loaded from. Recorded in ``run.json``."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return f"sha256:{digest.hexdigest()[:16]}"
 
     def in_vocabulary(self, word: str) -> bool:
         """Whether ``word`` is one whole piece of the encoder's (frequency-built) vocabulary."""

@@ -19,7 +19,7 @@ insert     for each word with synonyms, with probability p one of its synonyms i
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -40,16 +40,23 @@ class TextPerturbation(Perturbation):
 
     edit: Callable[[Sequence[str], Sequence[int]], list[tuple[Parsed, Edit]]] | None = None
     candidates: CandidateSource | None = None  # the constrained candidate source, if any
+    built_from: dict[str, str] = field(default_factory=dict)  # resources its draws depend on, by name
 
     @classmethod
-    def from_edit(cls, spec: Spec, rule: edits.EditRule, candidates: CandidateSource | None = None) -> TextPerturbation:
+    def from_edit(
+        cls,
+        spec: Spec,
+        rule: edits.EditRule,
+        candidates: CandidateSource | None = None,
+        built_from: dict[str, str] | None = None,
+    ) -> TextPerturbation:
         def edit(texts: Sequence[str], keys: Sequence[int]) -> list[tuple[Parsed, Edit]]:
             return edit_batch(texts, keys, rule)
 
         def perturb_batch(texts: Sequence[str], keys: Sequence[int]) -> list[str]:
             return [t if e is None else " ".join(e) for t, (_, e) in zip(texts, edit(texts, keys))]
 
-        return cls(spec, perturb_batch=perturb_batch, edit=edit, candidates=candidates)
+        return cls(spec, perturb_batch=perturb_batch, edit=edit, candidates=candidates, built_from=built_from or {})
 
 
 def _one(rule: edits.EditRule, text: str, key: int) -> str:
@@ -139,7 +146,12 @@ def _with_synonyms(make):
             raise UserError(f"{spec.canonical} needs synonyms: {MISSING_HELP}")
         constraints = Constraints.from_spec(spec)
         candidates = candidate_source(synonyms, constraints, resources) if constraints else None
-        return TextPerturbation.from_edit(spec, make(spec["p"], _options(synonyms, candidates)), candidates)
+        built_from = {"synonyms": getattr(synonyms, "identity", getattr(synonyms, "source", type(synonyms).__name__))}
+        if candidates is not None and candidates.encoder is not None:
+            encoder = candidates.encoder
+            built_from["encoder"] = str(getattr(encoder, "identity", getattr(encoder, "name", type(encoder).__name__)))
+        rule = make(spec["p"], _options(synonyms, candidates))
+        return TextPerturbation.from_edit(spec, rule, candidates, built_from)
 
     return build
 

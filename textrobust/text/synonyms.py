@@ -7,6 +7,7 @@ Resolution order: an explicit path, then ``$TEXTROBUST_SYNONYMS``, then NLTK's W
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,9 +37,16 @@ STOPWORDS = frozenset(
 class Synonyms:
     """Synonyms of a lowercase word, excluding the word itself and stop words."""
 
-    def __init__(self, lookup: Callable[[str], Sequence[str]], source: str) -> None:
+    def __init__(self, lookup: Callable[[str], Sequence[str]], source: str, digest: str | None = None) -> None:
         self._lookup = lookup
         self.source = source
+        self.digest = digest  # sha256 of the content, where there is one
+
+    @property
+    def identity(self) -> str:
+        """What the draws depend on: the content's sha256 (first 16 hex digits) where there is
+        content to hash (a file or mapping, wherever it lies), else the source. In ``run.json``."""
+        return self.source if self.digest is None else f"sha256:{self.digest[:16]}"
 
     @functools.lru_cache(maxsize=200_000)  # noqa: B019 - a source lives as long as the run that loads it
     def __call__(self, word: str) -> tuple[str, ...]:
@@ -51,7 +59,11 @@ class Synonyms:
 def from_mapping(mapping: Mapping[str, Sequence[str]], source: str = "mapping") -> Synonyms:
     """Synonyms from an in-memory ``{lemma: [synonyms]}`` mapping."""
     table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in mapping.items()}
-    return Synonyms(lambda w: table.get(w, ()), source)
+    return Synonyms(lambda w: table.get(w, ()), source, _digest(json.dumps(table, sort_keys=True).encode()))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def from_file(path: str | os.PathLike) -> Synonyms:
@@ -59,13 +71,15 @@ def from_file(path: str | os.PathLike) -> Synonyms:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"synonyms file not found: {str(p)!r}")
+    raw = p.read_bytes()
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"synonyms file {str(p)!r} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in list(data.values())[:1000]):
         raise UserError(f"synonyms file {str(p)!r} must hold a JSON object {{lemma: [synonyms]}}")
-    return from_mapping(data, source=str(p))
+    table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in data.items()}
+    return Synonyms(lambda w: table.get(w, ()), str(p), _digest(raw))
 
 
 def from_nltk() -> Synonyms | None:
