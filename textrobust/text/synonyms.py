@@ -56,10 +56,13 @@ class Synonyms:
         return tuple(s for s in self._lookup(key) if s.lower() != key)
 
 
-def from_mapping(mapping: Mapping[str, Sequence[str]], source: str = "mapping") -> Synonyms:
-    """Synonyms from an in-memory ``{lemma: [synonyms]}`` mapping."""
+def from_mapping(mapping: Mapping[str, Sequence[str]], source: str = "mapping", digest: str | None = None) -> Synonyms:
+    """Synonyms from an in-memory ``{lemma: [synonyms]}`` mapping. ``digest``: the sha256 of the
+    content it was read from (default: of the normalised table as sorted JSON)."""
     table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in mapping.items()}
-    return Synonyms(lambda w: table.get(w, ()), source, _digest(json.dumps(table, sort_keys=True).encode()))
+    if digest is None:
+        digest = _digest(json.dumps(table, sort_keys=True).encode())
+    return Synonyms(lambda w: table.get(w, ()), source, digest)
 
 
 def _digest(data: bytes) -> str:
@@ -78,8 +81,7 @@ def from_file(path: str | os.PathLike) -> Synonyms:
         raise UserError(f"synonyms file {str(p)!r} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in list(data.values())[:1000]):
         raise UserError(f"synonyms file {str(p)!r} must hold a JSON object {{lemma: [synonyms]}}")
-    table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in data.items()}
-    return Synonyms(lambda w: table.get(w, ()), str(p), _digest(raw))
+    return from_mapping(data, source=str(p), digest=_digest(raw))  # the file's bytes: no second serialisation
 
 
 def from_nltk() -> Synonyms | None:
