@@ -11,7 +11,8 @@ driver (:func:`textrobust.core.driver.execute`) exactly as ``textrobust eval`` d
 Cases: ``eval`` (SST-2 validation; delete/synonym/typo; unconstrained synonyms and, when
 its resources load, a constrained spec), ``certify`` (word and token level), ``vision`` (MNIST,
 ``pixels``) and the paper's per-pixel numpy procedure with the same null model, and
-``tiny``: ``textrobust eval`` with a 1-layer, hidden-16 random BERT (model calls/s of work).
+``tiny``: ``textrobust eval`` with a 1-layer, hidden-16 random BERT (model calls/s of work, and
+the same with the CPU time of its forward passes taken out: the accelerator regime on a CPU).
 
 Per case: CPU µs per draw (``time.process_time``: what other jobs on a shared machine disturb
 least) and wall µs, the median of ``--repeats`` runs; draws/s per core; and a breakdown from
@@ -377,23 +378,42 @@ def tiny_case(args, data, synonyms, tokenizer, compile: bool = False) -> dict:
     perturbations = text_perturbations(specs, synonyms)
     real = replace(data, labels=list(real_labels(args)))  # real labels: the random model flips some examples early
 
+    forward = {"cpu": 0.0, "start": 0.0}  # CPU time inside the model's forward passes
+
+    def started(module, inputs):
+        forward["start"] = time.process_time()
+
+    def finished(module, inputs, output):
+        forward["cpu"] += time.process_time() - forward["start"]
+
     def once():
         plan = eval_plan(clf, real, perturbations, DataOptions(), max_steps=args.max_steps, seed=0, batch_size=1024)
         return run_plan(plan, 1024, compile=compile)
 
     if compile:
         once()  # compiles the model (every shape the run meets: dynamic=True)
+    hooks = [model.register_forward_pre_hook(started), model.register_forward_hook(finished)]
+    runs = WARMUP + args.repeats
     times, result = timed(once, args.repeats)
+    for hook in hooks:
+        hook.remove()
+    forward_cpu = forward["cpu"] / runs  # every run sends the same batches
     row = {
         "case": "eval plan, 1-layer hidden-16 random BERT, batch 1024" + (", --compile" if compile else ""),
         "model_calls": result.model_calls,
+        "queries": result.stats.queries,
         "examples": len(real),
         **times,
+        "forward_cpu_s": forward_cpu,
         "model_calls_per_cpu_s": result.model_calls / times["cpu_s"],
         "model_calls_per_wall_s": result.model_calls / times["wall_s"],
+        # the accelerator regime: the same run with the forward passes' CPU time taken out
+        "model_calls_per_host_cpu_s": result.model_calls / (times["cpu_s"] - forward_cpu),
+        "forward_us_per_call": 1e6 * forward_cpu / result.model_calls,
     }
     print(
-        f"{row['case']:46s} {row['model_calls_per_cpu_s']:9.0f} calls per CPU s, {row['model_calls_per_wall_s']:9.0f} per wall s ({result.model_calls} calls)"
+        f"{row['case']:46s} {row['model_calls_per_cpu_s']:9.0f} calls per CPU s, {row['model_calls_per_wall_s']:9.0f} per wall s ({result.model_calls} calls); "
+        f"forward {row['forward_us_per_call']:.1f} us a call; without it {row['model_calls_per_host_cpu_s']:.0f} calls per CPU s"
     )
     return row
 

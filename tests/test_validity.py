@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from conftest import SHARED_ENCODER, keyword_vote  # noqa: F401  (documents the model used below)
 
 from textrobust.cli import main
@@ -232,3 +234,15 @@ def test_the_encoder_follows_the_environment_variable_after_a_cached_load(monkey
     monkeypatch.setenv("TEXTROBUST_ENCODER", str(tmp_path / "no-such-encoder"))
     with pytest.raises(UserError, match="no-such-encoder"):
         load_encoder()
+
+
+def test_the_encoder_computes_in_float32_from_a_float16_checkpoint():
+    """The shared encoder stores float16 weights and its config names no dtype, so a plain
+    ``from_pretrained`` would compute in float16 (several times slower on a CPU, less exact)."""
+    import torch
+
+    enc = load_encoder(str(SHARED_ENCODER))
+    assert {p.dtype for p in enc.model.parameters()} == {torch.float32}
+    emb = enc(["an awful movie", "a dreadful movie"])
+    assert emb.dtype == np.float32
+    assert abs(float(emb[0] @ emb[1]) - 0.854) < 0.0015  # the shared README's figure (float32)

@@ -220,6 +220,22 @@ def test_vision_eval_with_a_hugging_face_image_classifier(tmp_path, mnist_dir, c
     assert report["n_examples"] == 12 and report["perturbations"][0]["spec"] == "pixels:k=10"
 
 
+def test_a_float16_hugging_face_image_checkpoint_loads_in_float32(tmp_path):
+    from transformers import ViTConfig, ViTForImageClassification
+
+    from vision.models import image_classifier
+
+    config = ViTConfig(
+        image_size=16, patch_size=8, num_channels=3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, num_labels=10,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    ViTForImageClassification(config).half().save_pretrained(tmp_path / "vit16")
+    clf = image_classifier(str(tmp_path / "vit16"), image_shape=(3, 16, 16), device="cpu")
+    assert {p.dtype for p in clf.model.parameters()} == {torch.float32}
+    assert clf.logits(torch.rand(4, 3, 16, 16)).shape == (4, 10)
+
+
 def test_vision_eval_label_count_mismatch(tmp_path, mnist_dir, capsys):
     model = new_model("paper-mnist-cnn", 1, 3, (28, 28), seed=0)
     path = save_model(model, tmp_path / "m3", label_names=None, image_shape=(1, 28, 28))

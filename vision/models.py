@@ -254,7 +254,8 @@ def _load_hf(name: str, device: Any) -> tuple[nn.Module, Callable, list[str]]:
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     with loading_model(name, name, "image classifier"):
-        model = AutoModelForImageClassification.from_pretrained(name)
+        # float32 whatever the checkpoint stores (a float16 checkpoint would not take float images)
+        model = AutoModelForImageClassification.from_pretrained(name, dtype=torch.float32)
         try:
             processor = AutoImageProcessor.from_pretrained(name)
         except (OSError, ValueError):

@@ -34,7 +34,10 @@ class SentenceEncoder:
         hf_logging.disable_progress_bar()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-            self.model = AutoModel.from_pretrained(name_or_path).eval()
+            # float32 whatever the checkpoint stores: a float16 copy (such as the shared one, whose
+            # config names no dtype) would otherwise compute in float16, several times slower on
+            # a CPU and less exact; similarities are always computed on the CPU, in float32
+            self.model = AutoModel.from_pretrained(name_or_path, dtype=torch.float32).eval()
         except OSError as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise UserError(
