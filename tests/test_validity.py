@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from conftest import SHARED_ENCODER, keyword_vote  # noqa: F401  (documents the model used below)
 
 from textrobust.cli import main
