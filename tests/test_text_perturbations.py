@@ -1,5 +1,7 @@
 """Text perturbations: their statistics, invariants and determinism."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -162,3 +164,20 @@ def test_synonym_sources(tmp_path, monkeypatch, shared):
         resolve(bad)
     with pytest.raises(UserError, match="not found"):
         resolve(tmp_path / "missing.json")
+
+
+def test_a_synonyms_file_is_read_once_per_process_until_it_changes(tmp_path):
+    import os
+
+    from textrobust.text.synonyms import from_file
+
+    path = tmp_path / "syn.json"
+    path.write_text(json.dumps({"movie": ["film"]}))
+    first = from_file(path)
+    assert from_file(str(path)) is first  # the same table (and lookup cache), however the path is spelled
+    assert from_file(tmp_path / "." / "syn.json") is first
+    path.write_text(json.dumps({"movie": ["picture", "flick"]}))
+    os.utime(path, ns=(1, 1))  # a rewrite within the same clock tick still changes size or time
+    changed = from_file(path)
+    assert changed is not first and changed("movie") == ("picture", "flick")
+    assert changed.identity != first.identity

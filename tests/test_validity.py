@@ -245,3 +245,18 @@ def test_the_encoder_computes_in_float32_from_a_float16_checkpoint():
     emb = enc(["an awful movie", "a dreadful movie"])
     assert emb.dtype == np.float32
     assert abs(float(emb[0] @ emb[1]) - 0.854) < 0.0015  # the shared README's figure (float32)
+
+
+def test_encoder_batches_by_length_but_answers_in_the_order_asked():
+    enc = load_encoder(str(SHARED_ENCODER))
+    texts = ["a film", "an awful, awful, dreadful movie that nobody should ever see", "ok", "a dreadful movie"]
+    one_by_one = np.concatenate([enc([t]) for t in texts])
+    together = enc(texts)
+    assert np.abs(together - one_by_one).max() < 1e-5  # row i is texts[i], whatever its batch
+    shuffled = [2, 0, 3, 1]
+    assert np.array_equal(enc([texts[i] for i in shuffled]), together[shuffled])  # the order asked does not matter
+    batch_size, enc.batch_size = enc.batch_size, 2  # several batches: the longest two, then the rest
+    try:
+        assert np.abs(enc(texts) - one_by_one).max() < 1e-5
+    finally:
+        enc.batch_size = batch_size  # the encoder is shared by the process

@@ -55,22 +55,29 @@ class SentenceEncoder:
         self._torch = torch
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        """``len(texts) x dim`` float32 array of L2-normalised mean-pooled embeddings."""
+        """``len(texts) x dim`` float32 array of L2-normalised mean-pooled embeddings, row ``i``
+        for ``texts[i]``. Texts go to the model in batches of similar length (longest first,
+        padded to their batch's longest; ties in text order), so a text's row depends only on the
+        texts asked, not on their order."""
         torch = self._torch
-        out = []
+        texts = list(texts)
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        if not texts:
+            return out
+        lengths = [len(ids) for ids in self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], texts[i]))
         for start in range(0, len(texts), self.batch_size):
-            chunk = list(texts[start : start + self.batch_size])
+            rows = order[start : start + self.batch_size]
+            chunk = [texts[i] for i in rows]
             enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
             with torch.inference_mode():
                 hidden = self.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1).float().numpy())
+            out[rows] = torch.nn.functional.normalize(pooled, dim=-1).float().numpy()
             self.calls += 1
             self.texts += len(chunk)
-        if not out:
-            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
-        return np.concatenate(out)
+        return out
 
     @functools.cached_property
     def identity(self) -> str:

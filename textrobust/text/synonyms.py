@@ -70,10 +70,21 @@ def _digest(data: bytes) -> str:
 
 
 def from_file(path: str | os.PathLike) -> Synonyms:
-    """Synonyms from a JSON file ``{lemma: [synonyms]}``."""
+    """Synonyms from a JSON file ``{lemma: [synonyms]}``. A file is read once per process while
+    it is unchanged (same size and modification time): repeated runs in one process (a
+    ``Trainer`` callback's evaluations, a notebook) share its table and its lookup cache."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"synonyms file not found: {str(p)!r}")
+    stat = p.stat()
+    return _read_file(str(p.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_file(path: str, size: int, mtime_ns: int) -> Synonyms:
+    """The table of the file at ``path`` (absolute) as it is now; ``size`` and ``mtime_ns`` key
+    the cache, so that a rewritten file is read again."""
+    p = Path(path)
     raw = p.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"))
