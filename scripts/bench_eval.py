@@ -11,7 +11,9 @@ Prints examples/s, model calls and the ratios b/a (target >= 3) and a/c (target 
 constrained synonyms (the default) and the validity evidence, (a) also runs a sentence encoder
 (candidates once per example, similarities of the report); (b) computes the same candidates, (c)
 has no encoder. Its passes are timed apart (``ours_encoder_s``) and a/c is given with and without
-them. One-off loading (spaCy, the encoder) is paid by a warm-up run before any timing.
+them. One-off loading (spaCy, the encoder) is paid by a warm-up run before any timing. The process
+is set up as the ``textrobust`` program sets up its own (glibc malloc thresholds:
+:mod:`textrobust.cli.process`); ``--library-process`` leaves it as a library caller's would be.
 
     HF_HUB_OFFLINE=1 python scripts/bench_eval.py --limit 200 --max-steps 50
 """
@@ -43,7 +45,13 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--dtype", default=None)
     ap.add_argument("--json", default=None, help="write the figures here")
+    ap.add_argument(
+        "--library-process", action="store_true", help="no process set-up of the textrobust program (malloc)"
+    )
     args = ap.parse_args()
+    from textrobust.cli.process import tune_malloc
+
+    malloc_tuned = False if args.library_process else tune_malloc()
     specs = args.perturb or ["delete:p=0.1", "synonym:p=0.2", "typo:p=0.1"]
 
     import torch
@@ -61,7 +69,13 @@ def main() -> None:
     model, tokenizer = clf.model, clf.tokenizer
     perturbations = text_perturbations(specs, args.synonyms)
     n, steps = len(data), args.max_steps
-    out: dict = {"machine": machine(), "n_examples": n, "max_steps": steps, "perturbations": specs}
+    out: dict = {
+        "machine": machine(),
+        "malloc_tuned": malloc_tuned,
+        "n_examples": n,
+        "max_steps": steps,
+        "perturbations": specs,
+    }
 
     # warm-up so that no measurement pays for lazy initialisation (the tagger and encoder included)
     clf(data.texts[:8])

@@ -11,6 +11,7 @@ import typer
 
 import vision.cli as vision_cli
 from textrobust.cli import card_cmd, certify_cmd, check_cmd, compare_cmd, eval_cmd, inspect_cmd, report_cmd
+from textrobust.cli.process import tune_malloc
 from textrobust.core.options import OptionError
 from textrobust.errors import UserError
 
@@ -48,7 +49,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 bad input).
+    """Run the CLI; returns the exit code (0 ok, 2 bad input). Called without ``argv`` (as the
+    ``textrobust`` program), it first sets up its process (:func:`~textrobust.cli.process.tune_malloc`).
 
     Under a launcher (``accelerate launch``, ``torchrun``) every process runs this; warnings
     are shown by the main process only, and so is an error that every process raised
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     from textrobust.core.distributed import end_distributed_process
 
+    if argv is None:  # the program itself (not a caller passing arguments): its process is ours to set up
+        tune_malloc()
     code = _run(argv)
     end_distributed_process(code)
     return code
