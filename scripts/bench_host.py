@@ -373,7 +373,7 @@ def tiny_case(args, data, synonyms, tokenizer, compile: bool = False) -> dict:
         num_labels=2,
     )
     model = BertForSequenceClassification(config).eval()
-    clf = text_classifier(model, tokenizer, dataset_label_names=data.label_names, device="cpu")
+    clf = text_classifier(model, tokenizer, dataset_label_names=data.label_names, device=args.device)
     specs = ["delete:p=0.1", "synonym:p=0.2,constrained=0", "typo:p=0.1"]
     perturbations = text_perturbations(specs, synonyms)
     real = replace(data, labels=list(real_labels(args)))  # real labels: the random model flips some examples early
@@ -476,7 +476,11 @@ def main() -> None:
     ap.add_argument("--certify-n", type=int, default=1000)
     ap.add_argument("--vision-limit", type=int, default=100)
     ap.add_argument("--paper-images", type=int, default=100)
-    ap.add_argument("--tiny-limit", type=int, default=60)
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        help="the tiny case's device (cuda: calls per wall s; its forward CPU split is then moot)",
+    )
     ap.add_argument("--cases", default="eval,constrained,certify,vision,tiny", help="also: tinycompile")
     ap.add_argument("--json", default=None)
     ap.add_argument(
