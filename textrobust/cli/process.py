@@ -6,7 +6,7 @@ and adapts that threshold to the program's pattern of allocations. Between two f
 run, the host's own allocations (drawing, tokenizing, bookkeeping) keep resetting it, so each
 forward pass page-faults fresh memory for its activations: on a CPU, the forward passes inside a
 run cost 4-5% more CPU than the same batches replayed back to back (``scripts/bench_eval.py``,
-``(a)``'s forward against ``(c)``); with the thresholds below, about 1%. Peak memory grows by at
+``(a)``'s forward against ``(c)``); with the thresholds below, 1-2%. Peak memory grows by at
 most the trim threshold. On a GPU the activations live on the device and nothing changes.
 """
 
