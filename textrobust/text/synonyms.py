@@ -70,29 +70,37 @@ def _digest(data: bytes) -> str:
 
 
 def from_file(path: str | os.PathLike) -> Synonyms:
-    """Synonyms from a JSON file ``{lemma: [synonyms]}``. A file is read once per process while
-    it is unchanged (same size and modification time): repeated runs in one process (a
-    ``Trainer`` callback's evaluations, a notebook) share its table and its lookup cache."""
+    """Synonyms from a JSON file ``{lemma: [synonyms]}``. A file is parsed once per process while
+    its content is unchanged (the same path and sha256 of its bytes): repeated runs in one process
+    (a ``Trainer`` callback's evaluations, a notebook) share its table and its lookup cache, and a
+    rewritten file is always parsed again, however soon and at whatever size."""
     p = Path(path)
     if not p.is_file():
         raise UserError(f"synonyms file not found: {str(p)!r}")
-    stat = p.stat()
-    return _read_file(str(p.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=4)
-def _read_file(path: str, size: int, mtime_ns: int) -> Synonyms:
-    """The table of the file at ``path`` (absolute) as it is now; ``size`` and ``mtime_ns`` key
-    the cache, so that a rewritten file is read again."""
-    p = Path(path)
     raw = p.read_bytes()
+    key = (str(p.resolve()), _digest(raw))  # hashing the shared table: 7 ms; parsing it: 0.33 s
+    table = _TABLES.get(key)
+    if table is None:
+        table = _parse_file(raw, key[0], key[1])
+        while len(_TABLES) >= _TABLES_KEPT:
+            del _TABLES[next(iter(_TABLES))]  # the oldest
+        _TABLES[key] = table
+    return table
+
+
+_TABLES: dict[tuple[str, str], Synonyms] = {}
+_TABLES_KEPT = 4
+
+
+def _parse_file(raw: bytes, path: str, digest: str) -> Synonyms:
+    """The table held by ``raw``, the bytes of the file at ``path`` whose sha256 is ``digest``."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"synonyms file {str(p)!r} is not valid JSON: {e}") from None
+        raise UserError(f"synonyms file {path!r} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in list(data.values())[:1000]):
-        raise UserError(f"synonyms file {str(p)!r} must hold a JSON object {{lemma: [synonyms]}}")
-    return from_mapping(data, source=str(p), digest=_digest(raw))  # the file's bytes: no second serialisation
+        raise UserError(f"synonyms file {path!r} must hold a JSON object {{lemma: [synonyms]}}")
+    return from_mapping(data, source=path, digest=digest)  # the file's bytes: no second serialisation
 
 
 def from_nltk() -> Synonyms | None:
