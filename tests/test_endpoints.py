@@ -197,6 +197,32 @@ def test_chat_endpoint_equals_in_process_and_never_leaks_the_key(server, sst2, r
     assert "HTTP 401" in str(err.value) and "sk-wrong-key-7777" not in str(err.value) and "\n" not in str(err.value)
 
 
+def test_chat_answers_are_cached_per_answer_length(server, sst2, tmp_path):
+    """A chat answer depends on max_tokens, so the response cache keys it: the same settings
+    pay nothing again; another max_new_tokens asks every text again (and run.json says which)."""
+    server.faults([])
+    cache = str(tmp_path / "cache")
+
+    def chat(name: str, **kw) -> tuple[dict, dict]:
+        report = run(
+            "openai:minilm-sst2",
+            sst2,
+            tmp_path / name,
+            prompt=TEMPLATE,
+            model_options=options(base_url=server.url + "/v1", cache_dir=cache, **kw),
+        )
+        return report.to_json()["remote"], json.loads((tmp_path / name / "run.json").read_text())
+
+    first, first_run = chat("first")
+    again, _ = chat("again")
+    shorter, shorter_run = chat("shorter", max_new_tokens=4)
+    assert first["inputs_sent"] > 0 and again["inputs_sent"] == 0 and again["cache_hits"] > 0
+    assert shorter["inputs_sent"] == first["inputs_sent"]
+    assert first_run["max_new_tokens"] == 16 and shorter_run["max_new_tokens"] == 4
+    with pytest.raises(UserError, match="max_new_tokens"):
+        options(max_new_tokens=0)
+
+
 def test_unparseable_answers_are_counted_and_scored_wrong(server, sst2, tmp_path):
     server.faults([], unsure_modulus=3)
     report = run("openai:minilm", sst2, tmp_path, prompt=TEMPLATE, model_options=options(base_url=server.url + "/v1"))

@@ -218,6 +218,8 @@ class EndpointClassifier:
         if self.template is not None:
             out["prompt"] = self.template
             out["labels"] = [list(a) for a in self.answers]
+        if self.style == "openai":
+            out["max_new_tokens"] = self.max_new_tokens
         return out
 
     @staticmethod
@@ -226,7 +228,14 @@ class EndpointClassifier:
         return len(text)
 
     def key(self, text: str) -> str:
+        """The response cache's key: everything sent that decides the answer to ``text``."""
+        if self.style == "openai":  # the answer's length limit is part of what is asked
+            return cache_key(self.style, self.caller.name, self.model, self.template, self.max_new_tokens, text)
         return cache_key(self.style, self.caller.name, self.model, self.template, text)
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.caller.options.max_new_tokens
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """Dataset label ids for ``texts``: cached answers, the rest sent (deduplicated)."""
@@ -269,7 +278,7 @@ class EndpointClassifier:
             "model": self.model,
             "messages": [{"role": "user", "content": fill(self.template or "{text}", text)}],
             "temperature": 0,
-            "max_tokens": self.caller.options.max_new_tokens,
+            "max_tokens": self.max_new_tokens,
         }
 
     def split_answer(self, answer: Any, n: int) -> list[Any]:

@@ -55,6 +55,8 @@ class ModelOptions:
             raise UserError(f"max_retries must be at least 0, got {self.max_retries}")
         if self.inputs_per_request < 1:
             raise UserError(f"inputs_per_request must be at least 1, got {self.inputs_per_request}")
+        if self.max_new_tokens < 1:
+            raise UserError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
         if self.prompt is not None and TEXT_FIELD not in self.prompt:
             raise UserError("the prompt template must contain {text} where the input goes")
 
