@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -223,3 +224,35 @@ def test_run_json_records_the_synonym_source_so_resume_and_compare_refuse_anothe
     assert main(["compare", str(a), str(c), "--output", str(tmp_path / "ac")]) == 2
     err = capsys.readouterr().err
     assert "resources" in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_json_records_the_sense_table_so_resume_refuses_another(
+    tiny_model, tiny_dataset, tmp_path, capsys, monkeypatch
+):
+    """Constrained synonyms depend on the sense table (``$TEXTROBUST_SENSES``, read when a run
+    starts, not when the process first loaded one): run.json records its content hash, so
+    --resume with another table is refused with one line, and the same content elsewhere (here
+    the bundled table decompressed) is accepted."""
+    from textrobust.text.senses import BUNDLED
+
+    table = json.loads(gzip.decompress(BUNDLED.read_bytes()))
+    same, other = tmp_path / "same.json", tmp_path / "other.json"
+    same.write_bytes(gzip.decompress(BUNDLED.read_bytes()))
+    table["senses"]["good"] = {"a": [[1, ["nice"]]]}
+    other.write_text(json.dumps(table))
+    (syn := tmp_path / "syn.json").write_text(json.dumps({"good": ["fine", "nice"], "movie": ["film"]}))
+    spec = "synonym:p=0.5,constrained=1,pos=0,senses=1,sim=0,rare=1,multiword=1"
+    args = ["--max-steps", "3", "--limit", "6", "--perturb", spec, "--synonyms", str(syn)]
+    out = tmp_path / "out"
+    monkeypatch.delenv("TEXTROBUST_SENSES", raising=False)
+    assert run_eval(tiny_model, tiny_dataset, out, *args) == 0
+    built = json.loads((out / "run.json").read_text())["resources"]
+    (canonical,) = built
+    assert set(built[canonical]) == {"synonyms", "senses"} and built[canonical]["senses"].startswith("sha256:")
+    capsys.readouterr()
+    monkeypatch.setenv("TEXTROBUST_SENSES", str(other))
+    assert run_eval(tiny_model, tiny_dataset, out, *args, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "resources" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("TEXTROBUST_SENSES", str(same))
+    assert run_eval(tiny_model, tiny_dataset, out, *args, "--resume") == 0

@@ -17,6 +17,7 @@ from textrobust.text.perturbations import insert_synonyms, substitute_synonyms
 from textrobust.text.senses import from_mapping as senses_from_mapping
 from textrobust.text.senses import load_senses
 from textrobust.text.synonyms import from_file, from_mapping
+from textrobust.text.tagger import load_tagger
 
 SYN = from_mapping(
     {
@@ -201,13 +202,17 @@ def test_report_has_validity_and_is_the_same_across_batch_sizes(keyword_model, t
     assert d["similarity_first_flips"]["n"] == len(flips)
     syn_spec = [s for s in v if s.startswith("synonym")][0]
     assert "constrained=1" in syn_spec and v[syn_spec]["n_draws"] == 200
-    # run.json names what the constrained draws were built from: the table's and the encoder's hashes
+    # run.json names what the constrained draws were built from: the tables' and the encoder's
+    # hashes, and the tagger's pipeline and version
     built = json.loads((tmp_path / "1" / "run.json").read_text())["resources"][syn_spec]
     assert built == {
         "synonyms": from_file(shared / "data/wordnet/oewn_synonyms.json").identity,
+        "tagger": load_tagger().identity,
+        "senses": load_senses().identity,
         "encoder": load_encoder().identity,
     }
-    assert built["encoder"].startswith("sha256:") and built["synonyms"].startswith("sha256:")
+    assert all(built[k].startswith("sha256:") for k in ("synonyms", "senses", "encoder"))
+    assert "core_web_sm" in built["tagger"] and "(spaCy 3." in built["tagger"]
     md = (tmp_path / "1" / "report.md").read_text()
     assert "## Validity of the perturbations" in md and "### First flips: delete:p=0.3" in md
     assert flips[0]["diff"] in md

@@ -146,14 +146,26 @@ def _with_synonyms(make):
             raise UserError(f"{spec.canonical} needs synonyms: {MISSING_HELP}")
         constraints = Constraints.from_spec(spec)
         candidates = candidate_source(synonyms, constraints, resources) if constraints else None
-        built_from = {"synonyms": getattr(synonyms, "identity", getattr(synonyms, "source", type(synonyms).__name__))}
-        if candidates is not None and candidates.encoder is not None:
-            encoder = candidates.encoder
-            built_from["encoder"] = str(getattr(encoder, "identity", getattr(encoder, "name", type(encoder).__name__)))
+        built_from = {"synonyms": _identity(synonyms)}
+        if candidates is not None:
+            for name in ("tagger", "senses", "encoder"):  # those the constraints use
+                resource = getattr(candidates, name)
+                if resource is not None:
+                    built_from[name] = _identity(resource)
         rule = make(spec["p"], _options(synonyms, candidates))
         return TextPerturbation.from_edit(spec, rule, candidates, built_from)
 
     return build
+
+
+def _identity(resource: Any) -> str:
+    """What ``run.json`` records of a resource the draws are built from: its ``identity`` (a
+    content hash or a version), else its ``name`` or ``source``, else its type."""
+    for attribute in ("identity", "name", "source"):
+        value = getattr(resource, attribute, None)
+        if value:
+            return str(value)
+    return type(resource).__name__
 
 
 def _p(default: float) -> tuple[Param, ...]:

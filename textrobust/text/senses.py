@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -33,9 +34,16 @@ class SenseTable:
     """``table.senses(word, pos)``: the senses of a lowercase word for a part of speech
     (``n``, ``v``, ``a``, ``r``; ``None`` = all), most frequent first."""
 
-    def __init__(self, table: dict[str, dict[str, list]], source: str) -> None:
+    def __init__(self, table: dict[str, dict[str, list]], source: str, digest: str | None = None) -> None:
         self._table = table
         self.source = source
+        self.digest = digest if digest is not None else _digest(json.dumps(table, sort_keys=True).encode())
+
+    @property
+    def identity(self) -> str:
+        """The content's sha256 (first 16 hex digits; of a file's JSON text, a gzipped one
+        decompressed), wherever it was loaded from: what the candidates depend on. In ``run.json``."""
+        return f"sha256:{self.digest[:16]}"
 
     def senses(self, word: str, pos: str | None = None) -> tuple[Sense, ...]:
         entry = self._table.get(word.lower(), {})
@@ -51,13 +59,23 @@ def from_mapping(table: dict[str, dict[str, list]], source: str = "mapping") -> 
     return SenseTable({k.lower(): v for k, v in table.items()}, source)
 
 
-@functools.lru_cache(maxsize=2)
 def load_senses(path: str | None = None) -> SenseTable:
-    """The table at ``path``, ``$TEXTROBUST_SENSES`` or the bundled WordNet 3.0 table."""
-    chosen = Path(path or os.environ.get(ENV_VAR) or BUNDLED)
+    """The (process-wide, cached) table at ``path``, else ``$TEXTROBUST_SENSES``, else the bundled
+    WordNet 3.0 table; the location is resolved on every call, so a changed variable is honoured."""
+    return _load_senses_at(str(Path(path or os.environ.get(ENV_VAR) or BUNDLED).resolve()))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_senses_at(location: str) -> SenseTable:
+    chosen = Path(location)
     if not chosen.is_file():
         raise UserError(f"sense table not found: {str(chosen)!r}")
     opener = gzip.open if chosen.suffix == ".gz" else open
-    with opener(chosen, "rt", encoding="utf-8") as f:
-        payload = json.load(f)
-    return SenseTable(payload["senses"], str(chosen))
+    with opener(chosen, "rb") as f:
+        raw = f.read()
+    payload = json.loads(raw.decode("utf-8"))
+    return SenseTable(payload["senses"], str(chosen), _digest(raw))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

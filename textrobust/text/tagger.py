@@ -45,6 +45,13 @@ class SpacyTagger:
                 continue
         else:
             raise UserError(f"no spaCy pipeline {' or '.join(names)} found: {INSTALL_HELP}")
+        meta = self.nlp.meta
+        minor = ".".join(spacy.__version__.split(".")[:2])
+        # what the tags depend on: the pipeline and its version, and spaCy's minor version (a
+        # pipeline is released per spaCy minor version); recorded in run.json
+        self.identity = (
+            f"{meta.get('lang', '')}_{meta.get('name', candidate)} {meta.get('version', '?')} (spaCy {minor})"
+        )
 
     def __call__(self, text: str) -> tuple[str | None, ...]:
         doc = self.nlp(text)
@@ -64,7 +71,12 @@ class SpacyTagger:
         return tuple(tags)
 
 
-@functools.lru_cache(maxsize=2)
 def load_tagger(name: str | None = None) -> SpacyTagger:
-    """The (process-wide, cached) spaCy tagger."""
+    """The (process-wide, cached) spaCy tagger ``name``, else ``$TEXTROBUST_TAGGER``, else the
+    default pipeline; the choice is made on every call, so a changed variable is honoured."""
+    return _load_tagger_named(name or os.environ.get(ENV_VAR) or None)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_tagger_named(name: str | None) -> SpacyTagger:
     return SpacyTagger(name)

@@ -45,7 +45,7 @@ COMPARABLE = (
 def check_comparable(a: Run, b: Run) -> None:
     """Raise :class:`UserError` (one line) unless ``a`` and ``b`` evaluated the same examples
     under the same draws: same data, split, limit/shuffle, perturbations, seed, max_steps and the
-    resources the draws were built from (synonym source and content hash, sentence encoder)."""
+    resources the draws were built from (synonym and sense tables' content hashes, tagger, encoder)."""
     if a.task == "certify" or b.task == "certify":
         raise UserError("compare takes eval or vision eval runs; certify runs are not supported")
     differ = []
