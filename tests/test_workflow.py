@@ -319,6 +319,10 @@ def test_report_html_of_an_eval_run(two_models):
     text = _html_checks(run / "report.html")  # written by eval itself
     records = [json.loads(line) for line in (run / "examples.jsonl").read_text().splitlines()]
     assert text.count("<tr>") >= len(records) + 1 and 'id="examples"' in text
+    names = json.loads((run / "report.json").read_text())["label_names"]
+    first = records[0]  # labels and predictions by the names the report gives them
+    row = f"<tr><td>{first['index']}</td><td>{names[first['label']]}</td><td>{names[first['clean_prediction']]}</td>"
+    assert names == ["negative", "positive"] and row in text
     assert text.count('src="data:image/png;base64,') == 2  # survival and per-class figures
     flipped = sum(
         min(25, sum(1 for r in records if (r["first_flip"][s] or 0) > 0)) for s in ("delete:p=0.1", "typo:p=0.05")

@@ -152,6 +152,7 @@ class EvalReport:
     def to_json(self) -> dict:
         return {
             **attributes(self, "model", "dataset", "split", "seed", "max_steps", "n_examples"),
+            "label_names": self.label_names,  # label id i is label_names[i] (null: the data names none)
             **_rate_fields("clean_accuracy", self.clean_accuracy),
             "perturbations": [p.to_json() for p in self.perturbations],
             "model_calls": self.model_calls,

@@ -43,6 +43,19 @@ document.querySelectorAll("table.sortable").forEach(function(t){
 """
 
 
+def _label_namer(run: Run) -> Callable[[Any], str]:
+    """A label id as the report names it (``positive``), else the id itself (escaped); ``-1``,
+    the prediction of an answer that names no label, as ``none (-1)``."""
+    names = run.report.get("label_names") or []
+
+    def name(value: Any) -> str:
+        if isinstance(value, int) and 0 <= value < len(names):
+            return _e(names[value])
+        return "none (-1)" if value == -1 else _e(value)
+
+    return name
+
+
 def _e(value: Any) -> str:
     return html.escape(str(value))
 
@@ -209,6 +222,7 @@ def _validity_section(validity: dict | None) -> list[str]:
 
 def _fragile_section(run: Run, report: Any) -> list[str]:
     texts = run.source_texts() if run.task == "eval" else None
+    label = _label_namer(run)
     body = ["<h2>Fragile examples (flipped soonest)</h2>"]
     if run.task == "eval" and texts is None:
         body.append(
@@ -235,17 +249,18 @@ def _fragile_section(run: Run, report: Any) -> list[str]:
                 flipped = (rec.get("flipped_text") or {}).get(spec) or ""
                 original = texts.get(rec["index"]) if texts else None
                 shown = html_diff(original, flipped) if original is not None else _e(flipped)
-            rows.append([_e(rec["index"]), _e(rec["label"]), _e(rec["first_flip"][spec]), shown])
+            rows.append([_e(rec["index"]), label(rec["label"]), _e(rec["first_flip"][spec]), shown])
         body.append(_table(["index", "label", "first flip (draw)", "first flipping input"], rows, raw=True))
     return body
 
 
 def _examples_table(run: Run) -> list[str]:
     specs = run.specs
+    label = _label_namer(run)
     max_steps = int(run.settings["max_steps"])
     rows = []
     for rec in run.records:
-        cells = [_e(rec["index"]), _e(rec["label"]), _e(rec["clean_prediction"])]
+        cells = [_e(rec["index"]), label(rec["label"]), label(rec["clean_prediction"])]
         for spec in specs:
             ff = rec["first_flip"][spec]
             cells.append(f'<span data-sort="{max_steps + 1}">robust</span>' if ff is None else _e(ff))
