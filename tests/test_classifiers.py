@@ -286,6 +286,31 @@ def test_prompted_causal_lm_from_a_directory_via_the_cli(tiny_lm, sst2, tmp_path
     assert [json.loads(line)["clean_prediction"] for line in (out / "examples.jsonl").read_text().splitlines()] == hand
 
 
+def test_a_prompt_leaves_a_sequence_classifier_its_own_head_in_a_mixed_comparison(
+    tiny_lm, minilm_dir, minilm, sst2, tmp_path, capsys
+):
+    """``eval --model CLASSIFIER --model CAUSAL_LM --prompt ...``: the prompt is for the causal LM;
+    the sequence classifier (its config declares ...ForSequenceClassification) is evaluated with
+    its own head, as alone (loading it as a causal LM would put a random LM head on it), and the
+    ignored settings are named in a warning. The same for a classifier object."""
+    model, tokenizer = tiny_lm
+    model.save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    prompt = ["--prompt", PROMPT, "--labels", "negative= bad movie,positive= good"]
+    mixed, alone = tmp_path / "mixed", tmp_path / "alone"
+    both = ["--model", str(tmp_path / "lm"), *prompt]
+    assert main(eval_argv(minilm_dir, sst2, mixed, SPECS[:1], limit=4, max_steps=3, extra=both)) == 0
+    err = capsys.readouterr().err
+    assert "--prompt (prompt=) is ignored: a Hugging Face sequence classifier" in err
+    assert main(eval_argv(minilm_dir, sst2, alone, SPECS[:1], limit=4, max_steps=3)) == 0
+    a, b = (json.loads((mixed / name / "run.json").read_text())["model"] for name in ("minilm-l6-sst2", "lm"))
+    assert a == str(minilm_dir) and b == f"prompted:{tmp_path / 'lm'}"
+    assert (mixed / "minilm-l6-sst2" / "examples.jsonl").read_bytes() == (alone / "examples.jsonl").read_bytes()
+    names = {"dataset_label_names": ["negative", "positive"]}
+    with pytest.warns(TextrobustWarning, match=r"--prompt \(prompt=\) is ignored: a Hugging Face sequence"):
+        assert resolve_classifier(minilm[0], minilm[1], options=ModelOptions(prompt=PROMPT), **names) is None
+
+
 def test_settings_a_model_kind_does_not_use_are_ignored_with_a_warning(minilm_dir, recwarn):
     names = {"dataset_label_names": ["negative", "positive"]}
     o = ModelOptions(labels="negative,positive", prompt="{text}", trust_pickle=True)

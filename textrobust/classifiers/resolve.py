@@ -79,6 +79,25 @@ def is_hf_sequence_model(model: Any) -> bool:
     return hasattr(model, "config") and callable(getattr(model, "parameters", None))
 
 
+def is_sequence_classifier(architecture: str) -> bool:
+    """Whether a transformers class name is a sequence classifier (``...ForSequenceClassification``)."""
+    return architecture.endswith("ForSequenceClassification")
+
+
+def is_sequence_classifier_checkpoint(name: str) -> bool:
+    """Whether the checkpoint ``name`` (a directory, or a Hub id already in the local cache) declares
+    a sequence-classifier architecture in its config: such a model keeps its own head even when
+    a prompt is given (loading it as a causal LM would put a random language-model head on it).
+    ``False`` when its config cannot be read locally (the causal-LM loader then says why)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(os.path.expanduser(name), local_files_only=True)
+    except (OSError, ValueError):
+        return False
+    return any(is_sequence_classifier(a) for a in getattr(config, "architectures", None) or ())
+
+
 def resolve_classifier(
     model: Any,
     tokenizer: Any,
@@ -115,7 +134,7 @@ def resolve_classifier(
             return callable_classifier(
                 import_function(s[len("python:") :]), model_labels=o.label_names, name=s, **labelled
             )
-        if o.prompt is not None:
+        if o.prompt is not None and not is_sequence_classifier_checkpoint(s):
             unused(o, "a prompted causal LM", "labels", "prompt")
             return prompted_classifier(s, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
         unused(o, "a Hugging Face sequence classifier (it names its labels in config.id2label)")
@@ -123,7 +142,9 @@ def resolve_classifier(
     if is_text_pipeline(model):
         unused(o, "a transformers pipeline (it names its labels in config.id2label)")
         return pipeline_classifier(model, **labelled)
-    if is_causal_lm(model) or (o.prompt is not None and is_hf_sequence_model(model)):
+    if is_causal_lm(model) or (
+        o.prompt is not None and is_hf_sequence_model(model) and not is_sequence_classifier(type(model).__name__)
+    ):
         unused(o, "a prompted causal LM", "labels", "prompt")
         return prompted_classifier(model, tokenizer, o.prompt, o.labels, device=device, dtype=dtype, **labelled)
     if is_hf_sequence_model(model):
