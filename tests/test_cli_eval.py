@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -256,3 +257,49 @@ def test_run_json_records_the_sense_table_so_resume_refuses_another(
     assert "resources" in err and len(err.strip().splitlines()) == 1
     monkeypatch.setenv("TEXTROBUST_SENSES", str(same))
     assert run_eval(tiny_model, tiny_dataset, out, *args, "--resume") == 0
+
+
+def test_run_json_fingerprints_the_examples_so_an_edited_dataset_is_not_resumed_or_compared(
+    tiny_model, tiny_dataset, tmp_path, capsys
+):
+    """run.json records a fingerprint of the examples (ids, texts, labels, label names): the same
+    rows read from a copy elsewhere compare; --resume over an edited file, and compare with a run
+    of it, are refused with one line naming the fingerprint."""
+    one, copy = tmp_path / "one" / "reviews.csv", tmp_path / "copy" / "reviews.csv"
+    for path in (one, copy):
+        path.parent.mkdir()
+        path.write_bytes(tiny_dataset.read_bytes())
+    common = ["--max-steps", "3", "--limit", "8", "--perturb", "delete:p=0.2"]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert run_eval(tiny_model, one, a, *common) == 0
+    assert run_eval(tiny_model, copy, b, *common) == 0
+    fingerprint = json.loads((a / "run.json").read_text())["data_fingerprint"]
+    assert (
+        fingerprint.startswith("sha256:")
+        and json.loads((b / "run.json").read_text())["data_fingerprint"] == fingerprint
+    )
+    assert main(["compare", str(a), str(b), "--output", str(tmp_path / "ab")]) == 0  # same rows, another path
+    lines = copy.read_text().splitlines()
+    header, first = lines[0], lines[1]
+    text, label = first.rsplit(",", 1)
+    copy.write_text("\n".join([header, f"{text} extra,{label}", *lines[2:]]) + "\n")  # one text edited
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**10))  # a new modification time for any cache
+    capsys.readouterr()
+    assert run_eval(tiny_model, copy, b, *common, "--resume") == 2
+    err = capsys.readouterr().err
+    assert "data_fingerprint" in err and len(err.strip().splitlines()) == 1
+    assert run_eval(tiny_model, copy, c, *common) == 0
+    assert json.loads((c / "run.json").read_text())["data_fingerprint"] != fingerprint
+    capsys.readouterr()
+    assert main(["compare", str(a), str(c), "--output", str(tmp_path / "ac")]) == 2
+    err = capsys.readouterr().err
+    assert "data_fingerprint" in err and len(err.strip().splitlines()) == 1
+    # a run made before fingerprints were recorded compares by the dataset's name, as it did
+    old = tmp_path / "old"
+    shutil.copytree(a, old)
+    settings = json.loads((old / "run.json").read_text())
+    del settings["data_fingerprint"]
+    (old / "run.json").write_text(json.dumps(settings))
+    assert main(["compare", str(old), str(a), "--output", str(tmp_path / "old-a")]) == 0
+    assert main(["compare", str(old), str(b), "--output", str(tmp_path / "old-b")]) == 2  # another path

@@ -112,6 +112,7 @@ def eval_plan(
         "label_column": data.label_column,
         "limit": options.limit,
         "shuffle": options.shuffle,
+        "data_fingerprint": data.fingerprint,
         "perturbations": [p.spec.canonical for p in perturbations],
         "max_steps": max_steps,
         "seed": seed,

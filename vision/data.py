@@ -100,6 +100,17 @@ class ImageExamples:
         return images_to_float(self.images[i])
 
     @property
+    def fingerprint(self) -> str:
+        """What the run's examples are (:func:`~textrobust.core.fingerprint.examples_fingerprint`;
+        the images as one array: their dtype, shape and bytes)."""
+        from textrobust.core.fingerprint import examples_fingerprint
+
+        images = self.images.detach().cpu().contiguous()
+        header = f"{images.dtype} {tuple(images.shape)}".encode()
+        names = None if self.label_names is None else list(self.label_names)
+        return examples_fingerprint(self.ids, self.labels, names, (header, images.numpy().tobytes()))
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
 

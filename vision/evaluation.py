@@ -127,6 +127,7 @@ def evaluate(
             "split": examples.split,
             "limit": data.limit,
             "shuffle": data.shuffle,
+            "data_fingerprint": examples.fingerprint,
             "perturbations": [p.spec.canonical for p in chosen],
             "max_steps": max_steps,
             "seed": seed,

@@ -202,6 +202,7 @@ class Runner:
             "dataset": cfg.dataset,
             "split": split,
             "limit": cfg.limit,
+            "data_fingerprint": examples.fingerprint,
             "perturbations": [self.spec],
             "max_steps": cfg.max_steps,
             "seed": cfg.seed,

@@ -144,6 +144,7 @@ def certify_plan(
         "label_column": inputs.label_column,
         "limit": data.limit,
         "shuffle": data.shuffle,
+        "data_fingerprint": inputs.fingerprint,
         "p_del": o.p_del,
         "alpha": o.alpha,
         "n0": o.n0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textrobust.core.fingerprint import examples_fingerprint
 from textrobust.core.options import DataOptions
 from textrobust.hf.data import choose_rows
 
@@ -29,6 +30,12 @@ class TextExamples:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the run's examples are (:func:`~textrobust.core.fingerprint.examples_fingerprint`)."""
+        names = None if self.label_names is None else list(self.label_names)
+        return examples_fingerprint(self.ids, self.labels, names, (t.encode("utf-8") for t in self.texts))
 
 
 def text_examples(dataset: Any, data: DataOptions, seed: int) -> TextExamples:

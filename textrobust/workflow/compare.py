@@ -35,6 +35,7 @@ COMPARABLE = (
     "label_column",
     "limit",
     "shuffle",
+    "data_fingerprint",
     "perturbations",
     "seed",
     "max_steps",
@@ -45,11 +46,18 @@ COMPARABLE = (
 def check_comparable(a: Run, b: Run) -> None:
     """Raise :class:`UserError` (one line) unless ``a`` and ``b`` evaluated the same examples
     under the same draws: same data, split, limit/shuffle, perturbations, seed, max_steps and the
-    resources the draws were built from (synonym and sense tables' content hashes, tagger, encoder)."""
+    resources the draws were built from (synonym and sense tables' content hashes, tagger, encoder).
+    Where both runs record the examples' fingerprint, it stands for the data: the same examples
+    read from another path compare; edited ones do not. Else the dataset's name is compared."""
     if a.task == "certify" or b.task == "certify":
         raise UserError("compare takes eval or vision eval runs; certify runs are not supported")
     differ = []
+    fingerprinted = a.settings.get("data_fingerprint") is not None and b.settings.get("data_fingerprint") is not None
     for key in COMPARABLE:
+        if key == ("dataset" if fingerprinted else "data_fingerprint"):
+            # the same examples wherever they were read from (a path spelled another way, a copy);
+            # a run made before fingerprints were recorded is compared by its dataset's name
+            continue
         x, y = a.settings.get(key), b.settings.get(key)
         if key == "perturbations":
             x, y = sorted(x or []), sorted(y or [])
