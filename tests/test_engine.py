@@ -181,3 +181,28 @@ def test_given_queries_and_engine_without_dedup():
     model = CountingModel(8)
     Engine(model, batch_size=8, key=lambda x: x).run([TwoShot()])
     assert model.calls == 1
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"key": lambda x: x}, {"size": len}, {"overlap": True}],
+    ids=["in order", "deduplicated", "sorted", "overlapped"],
+)
+def test_a_classifier_answering_another_number_of_labels_is_an_error_on_every_path(settings):
+    """One label per input, or ValueError: never a silent truncation (zip) of a batch's labels."""
+
+    class Short(CountingModel):
+        def __call__(self, inputs):
+            return super().__call__(inputs)[:-1]
+
+        prepare = staticmethod(lambda batch: batch)  # staged, for the overlapped path
+
+        def run(self, batch):
+            return self(batch)
+
+        collect = staticmethod(lambda handle: handle)
+
+    jobs = [RPRJob(i, ("x", i), LABELS[i], [UNIFORM], 20, 0) for i in range(N)]
+    engine = Engine(Short(8), batch_size=8, **settings)
+    with pytest.raises(ValueError, match=r"returned 7 labels for 8 inputs"):
+        engine.run(jobs)

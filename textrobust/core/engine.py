@@ -216,7 +216,7 @@ class Engine:
         for chunk, labels in zip(chunks, self._classify_all(batches)):
             self.stats.batches += 1
             for i, label in zip(chunk, labels):
-                predictions[i] = int(label)
+                predictions[i] = label
         for i, source in waiting:
             predictions[i] = predictions[source]
         pos = 0
@@ -238,22 +238,22 @@ class Engine:
         self.stats.model_calls += n
         batches = [inputs.take(start, min(start + self.batch_size, n)) for start in range(0, n, self.batch_size)]
         predictions: list[int] = []
-        for batch, labels in zip(batches, self._classify_all(batches)):
+        for labels in self._classify_all(batches):
             self.stats.batches += 1
-            ints = _ints(labels)
-            if len(ints) != len(batch):
-                raise ValueError(f"the classifier returned {len(ints)} labels for {len(batch)} inputs")
-            predictions.extend(ints)
+            predictions.extend(labels)
         pos = 0
         for (job, _), width in zip(asked, widths):
             job.receive(inputs.take(pos, pos + width), predictions[pos : pos + width])
             pos += width
 
-    def _classify_all(self, batches: list[list[Any]]) -> list[Sequence[int]]:
-        """The labels of every batch. With ``overlap`` and a staged classifier (``prepare``,
-        ``run``, ``collect``), a background thread prepares batch t+1 while batch t runs, and
-        results are collected after every batch was started; the same calls in the same
-        order per batch, so the same labels."""
+    def _classify_all(self, batches: list[Sequence[Any]]) -> list[list[int]]:
+        """The labels of every batch, as Python ints, one per input (else ``ValueError``). With
+        ``overlap`` and a staged classifier (``prepare``, ``run``, ``collect``), a background
+        thread prepares batch t+1 while batch t runs, and results are collected after every
+        batch was started; the same calls in the same order per batch, so the same labels."""
+        return [_checked(labels, len(batch)) for batch, labels in zip(batches, self._labels_of(batches))]
+
+    def _labels_of(self, batches: list[Sequence[Any]]) -> list[Sequence[int] | np.ndarray]:
         staged = all(hasattr(self.classify, name) for name in ("prepare", "run", "collect"))
         overlap = self.overlap if self.overlap is not None else bool(getattr(self.classify, "asynchronous", False))
         if not (overlap and staged and len(batches) > 1):
@@ -314,11 +314,15 @@ def _count_calls(job: Job, n: int) -> None:
         job.model_calls += n
 
 
-def _ints(labels: Sequence[int] | np.ndarray) -> list[int]:
-    """Labels as a list of Python ints."""
+def _checked(labels: Sequence[int] | np.ndarray, n: int) -> list[int]:
+    """The ``n`` labels of a batch of ``n`` inputs as Python ints; ``ValueError`` for any other count."""
     if isinstance(labels, np.ndarray) and labels.dtype.kind in "iu":
-        return labels.tolist()
-    return [int(label) for label in labels]
+        ints = labels.tolist()
+    else:
+        ints = [int(label) for label in labels]
+    if len(ints) != n:
+        raise ValueError(f"the classifier returned {len(ints)} labels for {n} inputs")
+    return ints
 
 
 class _RoundInputs:
