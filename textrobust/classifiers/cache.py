@@ -3,10 +3,10 @@
 Answers are keyed by a SHA-256 of what decides them (kind, endpoint, model, prompt, input; for
 chat also the answer length) and appended, one JSON line each and flushed, to ``responses.jsonl``
 in the run's output directory (under a launcher, process ``r > 0`` writes
-``responses.rank<r>.jsonl``; every file is read back). A
-killed run loses at most the answer being written; ``--resume`` and reruns into the same
-directory look every input up before sending it. Without a directory the cache lives in memory
-for the run. Delete the file to ask the endpoint again (e.g. after the remote model changed).
+``responses.rank<r>.jsonl``; every file is read back). A killed run loses at most the answer
+being written; ``--resume`` and reruns into the same directory look every input up before
+sending it. Without a directory the cache lives in memory for the run. Delete the file to ask
+the endpoint again (e.g. after the remote model changed).
 """
 
 from __future__ import annotations
