@@ -78,6 +78,11 @@ def test_reproduce_pipeline_end_to_end(tmp_path, shared, capsys):
     assert "train M: epoch" not in capsys.readouterr().err
     for name in ("M", "M_R", "M_rand"):
         assert again["ours"][name]["test_robust_ratio"] == ours[name]["test_robust_ratio"]
+    # the timings are the resumed process's: the report names the work an earlier one did
+    assert report["done_by_an_earlier_process"] == []
+    earlier = again["done_by_an_earlier_process"]
+    assert {"train M", "train M_R", "train M_rand", "RPR M test: 1500 of 1500 examples"} <= set(earlier)
+    assert "Resumed: the times above are this process's" in (out / "report.md").read_text()
     assert main([*args[:-1]]) == 2  # results exist: neither --resume nor --overwrite
     assert "already holds results" in capsys.readouterr().err
 

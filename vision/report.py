@@ -154,6 +154,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"| {step} | {seconds:.1f} | {'' if used is None else f'{used:.1f}'} | {calls.get(key, '') if key else ''} |"
         )
+    earlier = report.get("done_by_an_earlier_process")
+    if earlier:
+        lines += ["", "Resumed: the times above are this process's; an earlier one did " + "; ".join(earlier) + "."]
     for title, name in report.get("figures", {}).items():
         lines += ["", f"## {title}", "", f"![{title}]({name})"]
     return "\n".join(lines) + "\n"

@@ -110,6 +110,7 @@ class Runner:
         self.timings: dict[str, float] = {}
         self.cpu_timings: dict[str, float] = {}  # process CPU seconds: what the steps cost without contention
         self.model_calls: dict[str, int] = {}
+        self.done_earlier: list[str] = []  # work a resumed run loaded instead of doing: not in the timings
         source = cfg.data or cfg.dataset
         with self.timed("load data"):
             self.train = load_image_examples(source, split="train", limit=cfg.limit)
@@ -155,6 +156,7 @@ class Runner:
         if cfg.resume and meta_path.is_file() and json.loads(meta_path.read_text()).get("settings") == settings:
             model, meta = load_saved_model(directory)
             self.log(f"{name}: loaded from {directory} (trained earlier)")
+            self.done_earlier.append(f"train {name}")
             info = meta["training"]
         else:
             subset = self.train.subset(positions.tolist())
@@ -239,6 +241,8 @@ class Runner:
         with self.timed(f"RPR {name} {split}"):
             report = execute(prepare, build_report, run)
         self.model_calls[f"{name} {split}"] = report.model_calls
+        if report.resumed_examples:
+            self.done_earlier.append(f"RPR {name} {split}: {report.resumed_examples} of {report.n_examples} examples")
         return report, report.records
 
     def log(self, message: str) -> None:
@@ -430,6 +434,8 @@ def build_report(
         "model_calls": runner.model_calls,
         "timings_seconds": runner.timings,
         "cpu_seconds": runner.cpu_timings,
+        # the timings are this process's; a resumed run loaded this work instead (its time is not in them)
+        "done_by_an_earlier_process": runner.done_earlier,
         "torch_threads": torch.get_num_threads(),
         "command": cfg.command,
     }
