@@ -86,3 +86,10 @@ def test_bad_input_is_one_line_and_exit_2(command, args, message, valid_runs, ca
     assert main(argv) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+
+
+def test_a_text_model_given_to_vision_eval_is_named_as_not_an_image_classifier(tiny_model, valid_runs, capsys):
+    run = {**valid_runs["vision eval"], "--model": str(tiny_model)}
+    assert main(["vision", "eval", "--no-progress", *[x for kv in run.items() for x in kv]]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"error: {str(tiny_model)!r} is not an image classifier: " in lines[0], lines

@@ -66,7 +66,8 @@ def loading_model(name: str, path: str, kind: str) -> Iterator[None]:
             raise UserError(f"cannot load model from {name!r}: {str(e).splitlines()[0]}") from None
         raise UserError(unreachable("model", name, "pass a local model directory with --model")) from None
     except ValueError as e:
-        raise UserError(f"{name!r} is not a {kind}: {str(e).splitlines()[0]}") from None
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise UserError(f"{name!r} is not {article} {kind}: {str(e).splitlines()[0]}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
