@@ -289,6 +289,11 @@ def test_run_json_fingerprints_the_examples_so_an_edited_dataset_is_not_resumed_
     assert run_eval(tiny_model, copy, b, *common, "--resume") == 2
     err = capsys.readouterr().err
     assert "data_fingerprint" in err and len(err.strip().splitlines()) == 1
+    # the report's word diffs need the original texts: the edited file is not taken for them
+    assert "could not be read again" not in (b / "report.html").read_text()
+    assert main(["report", str(b)]) == 0
+    assert "not the one the run evaluated" in capsys.readouterr().err
+    assert "could not be read again" in (b / "report.html").read_text()
     assert run_eval(tiny_model, copy, c, *common) == 0
     assert json.loads((c / "run.json").read_text())["data_fingerprint"] != fingerprint
     capsys.readouterr()

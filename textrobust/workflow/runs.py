@@ -49,7 +49,8 @@ class Run:
     def source_texts(self) -> dict | None:
         """The original text of every example (keyed by index), read again from the run's dataset
         (the records hold only flipped texts); ``None`` with a warning when the data cannot be
-        read, or for runs that are not text ``eval`` runs."""
+        read or are not the examples the run evaluated (its ``data_fingerprint``), or for runs
+        that are not text ``eval`` runs."""
         if self._texts is not None or self.task != "eval":
             return self._texts
         from textrobust.text.data import load_text_examples
@@ -68,6 +69,14 @@ class Run:
             )
         except (UserError, OSError) as e:
             warnings.warn(f"original texts unavailable ({e}); showing flipped texts only", stacklevel=2)
+            return None
+        recorded = s.get("data_fingerprint")
+        if recorded is not None and data.fingerprint != recorded:  # edited since, or another file at that path
+            warnings.warn(
+                f"original texts unavailable (the dataset {s['dataset']!r} is not the one the run evaluated: "
+                "its examples' fingerprint differs); showing flipped texts only",
+                stacklevel=2,
+            )
             return None
         self._texts = dict(zip(data.ids, data.texts))
         return self._texts
