@@ -36,7 +36,8 @@ def print_comparison(comparison, written: Path | None) -> None:
         console.print(escape(line))
     for p in c.perturbations:
         if p.became_fragile:
-            console.print(escape(f"{p.spec}: {len(p.became_fragile)} examples robust under A became fragile under B"))
+            n = len(p.became_fragile)
+            console.print(escape(f"{p.spec}: {n} example{'s' if n != 1 else ''} robust under A became fragile under B"))
     if written:
         console.print(escape(f"compare.json, compare.md and compare.png in {written}"))
 
