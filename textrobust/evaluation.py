@@ -223,7 +223,8 @@ def evaluate(
         report = eval_report(result)
         if result.group.is_main:  # validity evidence (docs/perturbations-validity.md): the main process writes it
             inputs, _, chosen = result.plan.context
-            report.extra["validity"] = text_validity(dict(zip(inputs.ids, inputs.texts)), report.records, chosen, seed)
+            report.source_texts = dict(zip(inputs.ids, inputs.texts))
+            report.extra["validity"] = text_validity(report.source_texts, report.records, chosen, seed)
         return report
 
     return execute(prepare, report_with_validity, run, write_outputs=with_html_report(write_eval_files))

@@ -140,6 +140,9 @@ class EvalReport:
     resumed_examples: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     records: list[dict] = field(default_factory=list, repr=False)  # per example, as in examples.jsonl
+    # the original inputs by example index, where the run has them at hand (for the word diffs of
+    # report.html, which otherwise reads the dataset again); never written to report.json
+    source_texts: dict | None = field(default=None, repr=False, compare=False)
 
     def fragile(self, spec: str, count: int = 10) -> list[dict]:
         """The ``count`` clean-right examples that flipped soonest under ``spec``."""

@@ -351,9 +351,13 @@ def build_html(run: Run) -> str:
     return _page(f"textrobust report: {run.model}", body)
 
 
-def write_report_html(directory: str | Path) -> Path:
-    """Build ``report.html`` in the finished run ``directory``; return its path."""
+def write_report_html(directory: str | Path, source_texts: dict | None = None) -> Path:
+    """Build ``report.html`` in the finished run ``directory``; return its path. ``source_texts``
+    (the original inputs by example index, where the caller has them) spare reading the dataset
+    again for the word diffs; the page is the same either way."""
     run = load_run(directory)
+    if source_texts is not None and run.task == "eval":
+        run.use_source_texts(source_texts)
     path = Path(directory) / REPORT_HTML
     path.write_text(build_html(run), encoding="utf-8")
     return path
@@ -364,7 +368,7 @@ def with_html_report(write: Callable[[Any, Path], dict]) -> Callable[[Any, Path]
 
     def write_both(report: Any, directory: Path) -> dict:
         paths = write(report, directory)
-        paths["report.html"] = write_report_html(Path(directory))
+        paths["report.html"] = write_report_html(Path(directory), getattr(report, "source_texts", None))
         return paths
 
     return write_both

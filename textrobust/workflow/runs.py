@@ -46,6 +46,11 @@ class Run:
     def by_index(self) -> dict:
         return {r["index"]: r for r in self.records}
 
+    def use_source_texts(self, texts: dict) -> None:
+        """Take ``texts`` (index -> original text, from the process that ran it) as the run's
+        original texts instead of reading its dataset again."""
+        self._texts = dict(texts)
+
     def source_texts(self) -> dict | None:
         """The original text of every example (keyed by index), read again from the run's dataset
         (the records hold only flipped texts); ``None`` with a warning when the data cannot be
