@@ -51,3 +51,11 @@ def test_the_program_sets_up_its_process_and_callers_passing_arguments_do_not(mo
     monkeypatch.setattr(sys, "argv", ["textrobust", "perturbations"])
     assert cli_app.main() == 0
     assert calls == [1]
+
+
+def test_version_is_printed_and_exits_0(capsys):
+    import textrobust
+    from textrobust.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"textrobust {textrobust.__version__}\n"

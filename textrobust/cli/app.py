@@ -23,6 +23,24 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from textrobust import __version__
+
+        typer.echo(f"textrobust {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Measure how robust a classifier is to random perturbations of its inputs (RPR)."""
+
+
 app.command("eval")(eval_cmd.eval_command)
 app.command("certify")(certify_cmd.certify_command)
 app.command("perturbations")(eval_cmd.perturbations_command)
