@@ -119,7 +119,7 @@ def eval_plan(
         **getattr(classifier, "run_settings", {}),
     }
     built_from = {p.spec.canonical: p.built_from for p in perturbations if getattr(p, "built_from", None)}
-    if built_from:  # the synonym source (with its content hash) and the sentence encoder behind the draws
+    if built_from:  # the synonym table, and the sense table, tagger and encoder of constrained specs
         settings["resources"] = built_from
     # token level when the tokenizer allows it (textrobust.text.tokens): same draws, no tokenizer call per draw
     tokens = token_pipeline(classifier) if token_level else None

@@ -14,6 +14,16 @@ import json
 from typing import Hashable, Iterable, Sequence
 
 
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data``, in hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def short_id(hexdigest: str) -> str:
+    """How ``run.json`` names content by its sha256: ``sha256:`` and the first 16 hex digits."""
+    return f"sha256:{hexdigest[:16]}"
+
+
 def examples_fingerprint(
     ids: Sequence[Hashable], labels: Sequence[int], label_names: Sequence[str] | None, inputs: Iterable[bytes]
 ) -> str:
@@ -26,7 +36,7 @@ def examples_fingerprint(
     for data in inputs:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
-    return f"sha256:{digest.hexdigest()[:16]}"
+    return short_id(digest.hexdigest())
 
 
 def _scalar(value: object) -> object:

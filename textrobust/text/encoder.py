@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from textrobust.core.fingerprint import short_id
 from textrobust.errors import UserError
 
 ENV_VAR = "TEXTROBUST_ENCODER"
@@ -87,7 +88,7 @@ class SentenceEncoder:
         for name, tensor in sorted(self.model.state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return f"sha256:{digest.hexdigest()[:16]}"
+        return short_id(digest.hexdigest())
 
     def in_vocabulary(self, word: str) -> bool:
         """Whether ``word`` is one whole piece of the encoder's (frequency-built) vocabulary."""

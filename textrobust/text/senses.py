@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from textrobust.core.fingerprint import sha256_hex, short_id
 from textrobust.errors import UserError
 
 ENV_VAR = "TEXTROBUST_SENSES"
@@ -37,13 +37,13 @@ class SenseTable:
     def __init__(self, table: dict[str, dict[str, list]], source: str, digest: str | None = None) -> None:
         self._table = table
         self.source = source
-        self.digest = digest if digest is not None else _digest(json.dumps(table, sort_keys=True).encode())
+        self.digest = digest if digest is not None else sha256_hex(json.dumps(table, sort_keys=True).encode())
 
     @property
     def identity(self) -> str:
         """The content's sha256 (first 16 hex digits; of a file's JSON text, a gzipped one
         decompressed), wherever it was loaded from: what the candidates depend on. In ``run.json``."""
-        return f"sha256:{self.digest[:16]}"
+        return short_id(self.digest)
 
     def senses(self, word: str, pos: str | None = None) -> tuple[Sense, ...]:
         entry = self._table.get(word.lower(), {})
@@ -74,8 +74,4 @@ def _load_senses_at(location: str) -> SenseTable:
     with opener(chosen, "rb") as f:
         raw = f.read()
     payload = json.loads(raw.decode("utf-8"))
-    return SenseTable(payload["senses"], str(chosen), _digest(raw))
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return SenseTable(payload["senses"], str(chosen), sha256_hex(raw))

@@ -7,12 +7,12 @@ Resolution order: an explicit path, then ``$TEXTROBUST_SYNONYMS``, then NLTK's W
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from textrobust.core.fingerprint import sha256_hex, short_id
 from textrobust.errors import UserError
 
 ENV_VAR = "TEXTROBUST_SYNONYMS"
@@ -46,7 +46,7 @@ class Synonyms:
     def identity(self) -> str:
         """What the draws depend on: the content's sha256 (first 16 hex digits) where there is
         content to hash (a file or mapping, wherever it lies), else the source. In ``run.json``."""
-        return self.source if self.digest is None else f"sha256:{self.digest[:16]}"
+        return self.source if self.digest is None else short_id(self.digest)
 
     @functools.lru_cache(maxsize=200_000)  # noqa: B019 - a source lives as long as the run that loads it
     def __call__(self, word: str) -> tuple[str, ...]:
@@ -61,12 +61,8 @@ def from_mapping(mapping: Mapping[str, Sequence[str]], source: str = "mapping", 
     content it was read from (default: of the normalised table as sorted JSON)."""
     table = {str(k).lower(): [str(s).replace("_", " ") for s in v] for k, v in mapping.items()}
     if digest is None:
-        digest = _digest(json.dumps(table, sort_keys=True).encode())
+        digest = sha256_hex(json.dumps(table, sort_keys=True).encode())
     return Synonyms(lambda w: table.get(w, ()), source, digest)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def from_file(path: str | os.PathLike) -> Synonyms:
@@ -78,7 +74,7 @@ def from_file(path: str | os.PathLike) -> Synonyms:
     if not p.is_file():
         raise UserError(f"synonyms file not found: {str(p)!r}")
     raw = p.read_bytes()
-    key = (str(p.resolve()), _digest(raw))  # hashing the shared table: 7 ms; parsing it: 0.33 s
+    key = (str(p.resolve()), sha256_hex(raw))  # hashing the shared table: 7 ms; parsing it: 0.33 s
     table = _TABLES.get(key)
     if table is None:
         table = _parse_file(raw, key[0], key[1])
